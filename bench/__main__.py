@@ -1,0 +1,3 @@
+from degradebench.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,32 @@
+"""Project error types. Every message names the item, the value received and the fix."""
+
+from __future__ import annotations
+
+__all__ = ["DegradebenchError", "ConfigError", "SourceError", "OpError", "LockedError"]
+
+
+class DegradebenchError(Exception):
+    """Base class for handled errors: the CLI prints the message alone (no traceback)."""
+
+
+class ConfigError(DegradebenchError, ValueError):
+    """A bad value in datasets.yaml or on the command line; the message starts with its path."""
+
+
+class SourceError(DegradebenchError):
+    """A source image that cannot be used; recorded in errors.parquet and the run goes on."""
+
+    def __init__(self, path: str, stage: str, message: str, error_type: str | None = None):
+        super().__init__(f"{path}: {stage}: {message}")
+        self.path = path
+        self.stage = stage
+        self.message = message
+        self.error_type = error_type or type(self).__name__
+
+
+class OpError(DegradebenchError, ValueError):
+    """An op or its parameters are invalid (unknown op, out-of-range parameter)."""
+
+
+class LockedError(DegradebenchError):
+    """Another live process holds the output folder's lock."""

@@ -1,0 +1,87 @@
+"""One small registry pattern for everything pluggable (ops, axes, backends, loaders, metrics)."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
+
+from ._errors import ConfigError
+
+__all__ = ["Registry", "import_target", "suggest"]
+
+T = TypeVar("T")
+
+
+def suggest(name: str, choices: list[str] | tuple[str, ...]) -> str:
+    """Return "did you mean 'x'? " for the close matches of ``name`` (empty when none)."""
+    close = difflib.get_close_matches(str(name), list(choices), n=3, cutoff=0.6)
+    if not close:
+        return ""
+    return "did you mean " + " or ".join(repr(c) for c in close) + "? "
+
+
+def import_target(target: str) -> object:
+    """Import ``"package.module:attr"`` lazily; the error names the target and why it failed."""
+    if ":" not in target:
+        raise ConfigError(f"{target!r}: expected 'package.module:attribute'")
+    mod_name, _, attr = target.partition(":")
+    try:
+        obj: object = importlib.import_module(mod_name)
+    except ImportError as exc:
+        raise ConfigError(f"{target!r}: cannot import module {mod_name!r}: {exc}") from exc
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise ConfigError(f"{target!r}: module {mod_name!r} has no attribute {attr!r}") from None
+    return obj
+
+
+class Registry(Generic[T]):
+    """Name -> object map that rejects duplicates and answers unknown names with close matches."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._items: dict[str, T | str] = {}
+
+    def register(self, name: str, obj: T | str | None = None) -> Callable[[T], T] | T | str:
+        """Register ``obj`` (or a lazy ``"module:attr"`` string) under ``name``; usable as a decorator."""
+        if obj is None:
+
+            def deco(o: T) -> T:
+                self.register(name, o)
+                return o
+
+            return deco
+        if name in self._items:
+            raise ValueError(f"{self.kind} {name!r} is already registered")
+        self._items[name] = obj
+        return obj
+
+    def get(self, name: str) -> T:
+        if name not in self._items:
+            names = sorted(self._items)
+            msg = (
+                f"unknown {self.kind} {name!r}; {suggest(name, names)}"
+                f"available: {', '.join(names)}"
+            )
+            raise ConfigError(msg)
+        obj = self._items[name]
+        if isinstance(obj, str):  # lazy target, resolved once
+            obj = import_target(obj)  # type: ignore[assignment]
+            self._items[name] = obj
+        return obj  # type: ignore[return-value]
+
+    def names(self) -> list[str]:
+        return sorted(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self._items)
