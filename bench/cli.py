@@ -64,8 +64,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"degradebench {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"degradebench {args.command}: interrupted; rerun the same command to resume",
-              file=sys.stderr)
+        print(
+            f"degradebench {args.command}: interrupted; rerun the same command to resume",
+            file=sys.stderr,
+        )
         return 130
 
 

@@ -35,7 +35,9 @@ def import_target(target: str) -> object:
         try:
             obj = getattr(obj, part)
         except AttributeError:
-            raise ConfigError(f"{target!r}: module {mod_name!r} has no attribute {attr!r}") from None
+            raise ConfigError(
+                f"{target!r}: module {mod_name!r} has no attribute {attr!r}"
+            ) from None
     return obj
 
 
@@ -64,8 +66,7 @@ class Registry(Generic[T]):
         if name not in self._items:
             names = sorted(self._items)
             msg = (
-                f"unknown {self.kind} {name!r}; {suggest(name, names)}"
-                f"available: {', '.join(names)}"
+                f"unknown {self.kind} {name!r}; {suggest(name, names)}available: {', '.join(names)}"
             )
             raise ConfigError(msg)
         obj = self._items[name]

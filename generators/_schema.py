@@ -20,8 +20,9 @@ from ._registry import suggest
 __all__ = ["spec", "from_mapping", "check_int", "check_float", "check_choice", "to_plain"]
 
 
-def spec(*, lo: float | None = None, hi: float | None = None, choices: tuple | None = None,
-         doc: str = "") -> dict:
+def spec(
+    *, lo: float | None = None, hi: float | None = None, choices: tuple | None = None, doc: str = ""
+) -> dict:
     """Field metadata: numeric bounds (inclusive), allowed values, a one-line description."""
     return {"lo": lo, "hi": hi, "choices": choices, "doc": doc}
 
@@ -103,7 +104,9 @@ def _coerce(value: Any, tp: Any, path: str, meta: Mapping) -> Any:
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(value) != len(args):
                 raise ConfigError(f"{path}: must be a list of {len(args)} values, got {value!r}")
-            return tuple(_coerce(v, a, f"{path}[{i}]", meta) for i, (v, a) in enumerate(zip(value, args)))
+            return tuple(
+                _coerce(v, a, f"{path}[{i}]", meta) for i, (v, a) in enumerate(zip(value, args))
+            )
         item_tp = args[0] if args else Any
         return tuple(_coerce(v, item_tp, f"{path}[{i}]", meta) for i, v in enumerate(value))
     if origin in (typing.Union, types.UnionType):

@@ -30,8 +30,19 @@ __all__ = [
 ]
 
 IMAGE_SUFFIXES = (
-    ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".tif", ".tiff", ".bmp", ".webp", ".gif",
-    ".ppm", ".pgm", ".pnm",
+    ".jpg",
+    ".jpeg",
+    ".jpe",
+    ".jfif",
+    ".png",
+    ".tif",
+    ".tiff",
+    ".bmp",
+    ".webp",
+    ".gif",
+    ".ppm",
+    ".pgm",
+    ".pnm",
 )
 
 
@@ -50,7 +61,9 @@ def _hash_int(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
 
 
-def assign_folds(groups: Sequence[str], labels: Sequence[str], k: int = 5, seed: int = 0) -> list[int]:
+def assign_folds(
+    groups: Sequence[str], labels: Sequence[str], k: int = 5, seed: int = 0
+) -> list[int]:
     """Deterministic fold per item in 0..k-1, stratified by label and grouped by group.
 
     Groups are taken in seeded-hash order (largest first, so big groups do not unbalance the end)
@@ -81,7 +94,9 @@ def _with_folds(refs: list[SourceRef], k: int, seed: int) -> list[SourceRef]:
     return [SourceRef(r.path, r.label, r.group, r.key, f) for r, f in zip(refs, folds)]
 
 
-def list_folder(root: str | Path, k: int = 5, seed: int = 0, yaml_path: str = "dataset") -> list[SourceRef]:
+def list_folder(
+    root: str | Path, k: int = 5, seed: int = 0, yaml_path: str = "dataset"
+) -> list[SourceRef]:
     """``root/<label>/**/<image>``: labels from the first-level folder names."""
     root = Path(root).expanduser()
     if not root.is_dir():
@@ -104,8 +119,13 @@ def list_folder(root: str | Path, k: int = 5, seed: int = 0, yaml_path: str = "d
     return _with_folds(refs, k, seed)
 
 
-def list_table(table: str | Path, k: int = 5, seed: int = 0, root: str | Path | None = None,
-               yaml_path: str = "dataset") -> list[SourceRef]:
+def list_table(
+    table: str | Path,
+    k: int = 5,
+    seed: int = 0,
+    root: str | Path | None = None,
+    yaml_path: str = "dataset",
+) -> list[SourceRef]:
     """A CSV or Parquet list with columns ``path,label`` (optional ``group``); relative paths are
     taken relative to ``root`` (default: the list's folder)."""
     table = Path(table).expanduser()
@@ -129,7 +149,9 @@ def list_table(table: str | Path, k: int = 5, seed: int = 0, root: str | Path | 
         p = Path(row["path"]).expanduser()
         p = p if p.is_absolute() else base / p
         key = row["path"]
-        refs.append(SourceRef(str(p.resolve()), str(row["label"]), str(row.get("group") or key), key))
+        refs.append(
+            SourceRef(str(p.resolve()), str(row["label"]), str(row.get("group") or key), key)
+        )
     if not refs:
         raise ConfigError(f"{yaml_path}: list {str(table)!r} has no rows")
     return _with_folds(refs, k, seed)

@@ -1,1 +1,20 @@
-"""."""
+"""Ops: pure functions on uint8 arrays (or bytes at codec boundaries), one module per family.
+
+Importing this package registers every built-in op in ``OPS``.
+"""
+
+from __future__ import annotations
+
+from . import crop, jpeg, png  # noqa: F401  (registration side effects)
+from ._base import OPS, ImageState, OpDef, Step, canonical_chain, make_step, register_op, run_chain
+
+__all__ = [
+    "OPS",
+    "ImageState",
+    "OpDef",
+    "Step",
+    "canonical_chain",
+    "make_step",
+    "register_op",
+    "run_chain",
+]

@@ -1,0 +1,36 @@
+"""The ``clean`` axis: one identity variant per source, the reference every variant is paired with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .._errors import ConfigError
+from .._schema import spec
+from ._base import AxisDef, Level, PlanContext, output_step, register_axis
+
+
+@dataclass(frozen=True)
+class CleanParams:
+    save: str = field(default="png", metadata=spec(choices=("png", "jpeg")))
+    quality: int | None = field(default=None, metadata=spec(lo=1, hi=100))
+    subsampling: str = field(default="4:2:0", metadata=spec(choices=("4:4:4", "4:2:2", "4:2:0")))
+    backend: str = field(default="pillow", metadata=spec(choices=("pillow", "opencv")))
+
+    def __post_init__(self) -> None:
+        if self.save == "jpeg" and self.quality is None:
+            raise ConfigError("quality: required when save is 'jpeg'")
+
+
+def plan_clean(p: CleanParams, ctx: PlanContext) -> list[Level]:
+    step = output_step(p.save, p.quality, p.subsampling, p.backend)
+    return [Level("clean", None, {}, (step,), "clean")]
+
+
+register_axis(
+    AxisDef(
+        "clean",
+        CleanParams,
+        plan_clean,
+        doc="one identity variant per source (lossless unless the suite says otherwise)",
+    )
+)

@@ -1,0 +1,291 @@
+"""Load and validate ``datasets.yaml``: ``datasets`` (where sources come from) and ``suites``
+(which axes and ladders to apply). Every error names the YAML path, the allowed values and what
+was found. Safe YAML loading only: no tags, no code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ._errors import ConfigError
+from ._registry import suggest
+from ._schema import check_int, from_mapping, spec, to_plain
+from .axes import AXES
+
+__all__ = [
+    "Config",
+    "DatasetSpec",
+    "SuiteSpec",
+    "AxisSpec",
+    "load_config",
+    "default_config_path",
+    "DATASET_KINDS",
+]
+
+DATASET_KINDS = ("folder", "list", "samples", "virtual-cameras")
+
+
+@dataclass(frozen=True)
+class FolderDataset:
+    root: str
+    description: str = ""
+    folds: int = field(default=5, metadata=spec(lo=1, hi=100))
+    fold_seed: int = 0
+
+
+@dataclass(frozen=True)
+class ListDataset:
+    path: str
+    root: str | None = None
+    description: str = ""
+    folds: int = field(default=5, metadata=spec(lo=1, hi=100))
+    fold_seed: int = 0
+
+
+@dataclass(frozen=True)
+class SamplesDataset:
+    description: str = ""
+    folds: int = field(default=5, metadata=spec(lo=1, hi=100))
+    fold_seed: int = 0
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    kind: str
+    params: Any  # FolderDataset | ListDataset | SamplesDataset | VirtualCamerasParams
+    yaml_path: str
+    description: str = ""
+    folds: int = 5
+    fold_seed: int = 0
+    root: str | None = None  # virtual-cameras: where to build (default: the user cache)
+
+
+@dataclass(frozen=True)
+class AxisSpec:
+    name: str  # the axis name in the manifest (the key in the suite)
+    type: str  # the axis type in the AXES registry
+    params: Any
+    yaml_path: str
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    name: str
+    seed: int
+    description: str
+    axes: tuple[AxisSpec, ...]
+    raw: dict  # the suite's definition as written (stored in the manifest metadata)
+    yaml_path: str
+
+    @property
+    def sha256(self) -> str:
+        text = json.dumps(self.raw, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str
+    sha256: str
+    datasets: dict[str, DatasetSpec]
+    suites: dict[str, SuiteSpec]
+
+    def dataset(self, name: str) -> DatasetSpec:
+        if name not in self.datasets:
+            names = sorted(self.datasets)
+            raise ConfigError(
+                f"--dataset: unknown dataset {name!r} in {self.path}; {suggest(name, names)}"
+                f"available: {', '.join(names)} (or pass the path of a folder-per-class tree)"
+            )
+        return self.datasets[name]
+
+    def suite(self, name: str) -> SuiteSpec:
+        if name not in self.suites:
+            names = sorted(self.suites)
+            raise ConfigError(
+                f"--suite: unknown suite {name!r} in {self.path}; {suggest(name, names)}"
+                f"available: {', '.join(names)}"
+            )
+        return self.suites[name]
+
+
+def default_config_path() -> Path:
+    """``./datasets.yaml`` when present, else the copy shipped inside the installed package."""
+    local = Path("datasets.yaml")
+    if local.is_file():
+        return local
+    return Path(str(resources.files("degradebench.generators").joinpath("datasets.yaml")))
+
+
+def _kind_name(v: Any) -> str:
+    return f"{v!r} ({type(v).__name__})"
+
+
+def _check_keys(mapping: Any, allowed: tuple[str, ...], path: str) -> dict:
+    if not isinstance(mapping, dict):
+        raise ConfigError(f"{path}: must be a mapping, got {_kind_name(mapping)}")
+    for key in mapping:
+        if key not in allowed:
+            raise ConfigError(
+                f"{path}.{key}: unknown key; {suggest(str(key), list(allowed))}allowed: {', '.join(allowed)}"
+            )
+    return mapping
+
+
+def _parse_dataset(name: str, raw: Any, path: str) -> DatasetSpec:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: must be a mapping with a 'kind' key, got {_kind_name(raw)}")
+    kind = raw.get("kind")
+    if kind not in DATASET_KINDS:
+        raise ConfigError(
+            f"{path}.kind: must be one of {', '.join(DATASET_KINDS)}; {suggest(str(kind), DATASET_KINDS)}got {kind!r}"
+        )
+    body = {k: v for k, v in raw.items() if k != "kind"}
+    if kind == "virtual-cameras":
+        from .virtual_cameras import VirtualCamerasParams
+
+        common = {
+            k: body.pop(k) for k in ("description", "folds", "fold_seed", "root") if k in body
+        }
+        params = from_mapping(VirtualCamerasParams, body, path)
+        folds = check_int(common.get("folds", 5), f"{path}.folds", 1, 100)
+        fold_seed = check_int(common.get("fold_seed", 0), f"{path}.fold_seed")
+        root = common.get("root")
+        if root is not None and not isinstance(root, str):
+            raise ConfigError(f"{path}.root: must be a folder path, got {_kind_name(root)}")
+        return DatasetSpec(
+            name, kind, params, path, str(common.get("description", "")), folds, fold_seed, root
+        )
+    cls = {"folder": FolderDataset, "list": ListDataset, "samples": SamplesDataset}[kind]
+    params = from_mapping(cls, body, path)
+    return DatasetSpec(
+        name,
+        kind,
+        params,
+        path,
+        params.description,
+        params.folds,
+        params.fold_seed,
+        getattr(params, "root", None),
+    )
+
+
+def _parse_suite(name: str, raw: Any, path: str) -> SuiteSpec:
+    raw = _check_keys(raw, ("description", "seed", "axes"), path)
+    seed = check_int(raw.get("seed", 0), f"{path}.seed", 0, 2**63 - 1)
+    desc = raw.get("description", "")
+    if not isinstance(desc, str):
+        raise ConfigError(f"{path}.description: must be a string, got {_kind_name(desc)}")
+    axes_raw = raw.get("axes")
+    if not isinstance(axes_raw, dict) or not axes_raw:
+        raise ConfigError(
+            f"{path}.axes: must be a non-empty mapping of axis name -> parameters, got {_kind_name(axes_raw)}"
+        )
+    axes = []
+    for axis_name, body in axes_raw.items():
+        apath = f"{path}.axes.{axis_name}"
+        if (
+            not isinstance(axis_name, str)
+            or not axis_name.replace("_", "").replace("-", "").isalnum()
+        ):
+            raise ConfigError(
+                f"{apath}: axis names use letters, digits, '_' and '-', got {axis_name!r}"
+            )
+        body = {} if body is None else body
+        if not isinstance(body, dict):
+            raise ConfigError(f"{apath}: must be a mapping of parameters, got {_kind_name(body)}")
+        atype = body.get("type", axis_name)
+        if atype not in AXES:
+            raise ConfigError(
+                f"{apath}.type: unknown axis type {atype!r}; {suggest(str(atype), AXES.names())}"
+                f"available: {', '.join(AXES.names())} (set 'type:' when the axis name is not a type)"
+            )
+        params = from_mapping(
+            AXES.get(atype).params_cls, {k: v for k, v in body.items() if k != "type"}, apath
+        )
+        axes.append(AxisSpec(axis_name, atype, params, apath))
+    if "clean" not in [a.type for a in axes]:
+        axes.insert(
+            0,
+            AxisSpec(
+                "clean",
+                "clean",
+                from_mapping(AXES.get("clean").params_cls, {}, f"{path}.axes.clean"),
+                f"{path}.axes.clean",
+            ),
+        )
+    elif sum(a.type == "clean" for a in axes) > 1:
+        raise ConfigError(f"{path}.axes: only one axis of type 'clean' per suite")
+    canonical = {
+        "seed": seed,
+        "axes": {a.name: {"type": a.type, **to_plain(a.params)} for a in axes},
+    }
+    return SuiteSpec(name, seed, desc, tuple(axes), canonical, path)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that rejects duplicate keys (a silent override hides a typo)."""
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise ConfigError(f"line {key_node.start_mark.line + 1}: duplicate key {key!r}")
+        seen.add(key)
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def parse_config(text: str, path: str = "datasets.yaml") -> Config:
+    try:
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML (safe subset, no tags): {exc}") from None
+    raw = _check_keys(
+        raw if raw is not None else {}, ("version", "datasets", "suites", "presets"), path
+    )
+    version = raw.get("version", 1)
+    if version != 1:
+        raise ConfigError(f"{path}: version: must be 1, got {version!r}")
+    datasets_raw = raw.get("datasets") or {}
+    suites_raw = raw.get("suites") or {}
+    if not isinstance(datasets_raw, dict):
+        raise ConfigError(
+            f"{path}: datasets: must be a mapping of name -> dataset, got {_kind_name(datasets_raw)}"
+        )
+    if not isinstance(suites_raw, dict):
+        raise ConfigError(
+            f"{path}: suites: must be a mapping of name -> suite, got {_kind_name(suites_raw)}"
+        )
+    datasets = {str(k): _parse_dataset(str(k), v, f"datasets.{k}") for k, v in datasets_raw.items()}
+    suites = {str(k): _parse_suite(str(k), v, f"suites.{k}") for k, v in suites_raw.items()}
+    return Config(path, hashlib.sha256(text.encode()).hexdigest(), datasets, suites)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    p = Path(path) if path is not None else default_config_path()
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"--config: file not found: {str(p)!r}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"--config: cannot read {str(p)!r}: {exc}") from None
+    try:
+        return parse_config(text, str(p))
+    except ConfigError as exc:
+        msg = str(exc)
+        raise ConfigError(msg if msg.startswith(str(p)) else f"{p}: {msg}") from None

@@ -1,0 +1,170 @@
+"""The manifest: one Parquet row per variant under ``OUT/manifest/`` (one part file per source),
+plus ``OUT/errors.parquet`` for sources and variants that could not be made.
+
+The Arrow schema below is the contract (issue 2): column names and types are exact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ._errors import DegradebenchError
+
+__all__ = [
+    "MANIFEST_SCHEMA",
+    "ERRORS_SCHEMA",
+    "MANIFEST_DIR",
+    "ERRORS_FILE",
+    "read_manifest",
+    "read_errors",
+    "read_metadata",
+    "write_table_atomic",
+    "atomic_write_bytes",
+    "safe_join",
+    "ManifestError",
+]
+
+MANIFEST_DIR = "manifest"
+ERRORS_FILE = "errors.parquet"
+META_KEY = b"degradebench"
+
+MANIFEST_SCHEMA = pa.schema(
+    [
+        # identity
+        ("variant_id", pa.string()),
+        ("source_id", pa.string()),
+        ("source_path", pa.string()),
+        ("source_sha256", pa.string()),
+        ("dataset", pa.string()),
+        ("label", pa.string()),
+        ("fold", pa.int64()),
+        ("suite", pa.string()),
+        ("axis", pa.string()),
+        ("level", pa.string()),
+        ("level_value", pa.float64()),
+        ("axis_params", pa.string()),  # JSON text
+        # recipe
+        ("chain", pa.string()),  # JSON text: [{op, backend, params}, ...]
+        ("seed", pa.int64()),
+        # output
+        ("path", pa.string()),  # relative to OUT, POSIX separators
+        ("sha256", pa.string()),
+        ("format", pa.string()),
+        ("width", pa.int64()),
+        ("height", pa.int64()),
+        # codec truth, read back from the written file
+        ("jpeg_quality", pa.int64()),
+        ("estimated_quality", pa.int64()),
+        ("quant_tables", pa.list_(pa.list_(pa.int64()))),
+        ("quant_tables_sha256", pa.string()),
+        ("subsampling", pa.string()),
+        ("jpeg_passes", pa.int64()),
+        ("prior_grid", pa.list_(pa.list_(pa.int64()))),
+        # fidelity
+        ("psnr", pa.float64()),
+    ]
+)
+
+ERRORS_SCHEMA = pa.schema(
+    [
+        ("source_path", pa.string()),
+        ("stage", pa.string()),
+        ("error_type", pa.string()),
+        ("message", pa.string()),
+        ("source_id", pa.string()),
+        ("suite", pa.string()),
+        ("variant", pa.string()),
+    ]
+)
+
+
+class ManifestError(DegradebenchError):
+    """A manifest that is missing, unreadable or unsafe (a path escaping OUT)."""
+
+
+def _tmp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write via a temp file in the same folder + rename: readers see nothing or everything."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_name(path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_table_atomic(table: pa.Table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_name(path)
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def with_metadata(schema: pa.Schema, meta: dict[str, Any]) -> pa.Schema:
+    return schema.with_metadata({META_KEY: json.dumps(meta, sort_keys=True, default=str).encode()})
+
+
+def safe_join(root: Path, rel: str) -> Path:
+    """``root / rel`` for a manifest path; rejects absolute paths, '..' and symlinks leaving root."""
+    p = PurePosixPath(rel)
+    if not rel or p.is_absolute() or ".." in p.parts or "\\" in rel or ":" in p.parts[0]:
+        raise ManifestError(
+            f"unsafe manifest path {rel!r}: must be relative to the output folder, without '..'"
+        )
+    full = root / Path(*p.parts)
+    root_real = os.path.realpath(root)
+    if os.path.commonpath([root_real, os.path.realpath(full)]) != root_real:
+        raise ManifestError(f"manifest path {rel!r} resolves outside {str(root)!r} (symlink?)")
+    return full
+
+
+def read_manifest(out: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """All manifest rows of ``OUT`` as a DataFrame (columns as in MANIFEST_SCHEMA), sorted by
+    (suite, source_id, axis, variant_id) so two runs compare row for row."""
+    mdir = Path(out) / MANIFEST_DIR
+    parts = sorted(p for p in mdir.glob("*.parquet")) if mdir.is_dir() else []
+    if not parts:
+        raise ManifestError(
+            f"no manifest under {str(mdir)!r}; run 'degradebench generate --out {out}' first"
+        )
+    tables = [pq.read_table(p, columns=columns, schema=MANIFEST_SCHEMA) for p in parts]
+    df = pa.concat_tables(tables).to_pandas()
+    keys = [k for k in ("suite", "source_id", "axis", "variant_id") if k in df.columns]
+    return df.sort_values(keys, kind="stable").reset_index(drop=True) if keys else df
+
+
+def read_errors(out: str | Path) -> pd.DataFrame:
+    p = Path(out) / ERRORS_FILE
+    if not p.is_file():
+        return ERRORS_SCHEMA.empty_table().to_pandas()
+    return pq.read_table(p).to_pandas()
+
+
+def read_metadata(out: str | Path) -> list[dict]:
+    """The file-level metadata of each manifest part (config hash, suite, library versions...),
+    one entry per distinct value."""
+    mdir = Path(out) / MANIFEST_DIR
+    seen: dict[str, dict] = {}
+    for p in sorted(mdir.glob("*.parquet")):
+        raw = (pq.read_schema(p).metadata or {}).get(META_KEY)
+        if raw and raw not in seen:
+            seen[raw] = json.loads(raw)
+    return list(seen.values())

@@ -1,0 +1,136 @@
+"""The chain machinery: a Step record, the ImageState that flows between steps, and the op registry.
+
+An op is a pure function of (state, params): it never mutates its input, never draws random
+numbers and never reads globals. Randomness is drawn by the planner and written into params.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._errors import ConfigError, OpError
+from .._registry import Registry
+from .._schema import from_mapping, to_plain
+
+__all__ = ["Step", "ImageState", "OpDef", "OPS", "register_op", "make_step", "canonical_chain"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One chain step with every parameter concrete: ``{op, backend, params}`` in the manifest."""
+
+    op: str
+    backend: str
+    params: Any  # the op's frozen params dataclass
+    preset: str | None = None  # platform-like preset that contributed this step, if any
+
+    def to_json(self) -> dict:
+        d = {"op": self.op, "backend": self.backend, "params": to_plain(self.params)}
+        if self.preset is not None:
+            d["preset"] = self.preset
+        return d
+
+
+def canonical_chain(steps: list[Step] | tuple[Step, ...]) -> str:
+    """The chain as canonical JSON text (sorted keys, no spaces): hashed into variant ids."""
+    return json.dumps([s.to_json() for s in steps], sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class ImageState:
+    """What flows through a chain.
+
+    ``pixels``: uint8 HxWx3 (RGB) or HxW (L); None right after an encoder (a ``decode`` step
+    brings pixels back). ``data``/``fmt``: the bytes of the last encoder. ``grids``: 8x8 phases
+    (row, col) of earlier JPEG grids in the current pixel coordinates, oldest first.
+    ``region``: (top, left) of the current pixels in the source's coordinates, or None once
+    resampling has broken the pixel correspondence.
+    """
+
+    pixels: np.ndarray | None
+    data: bytes | None = None
+    fmt: str | None = None
+    grids: tuple[tuple[int, int], ...] = ()
+    passes: int = 0
+    region: tuple[int, int] | None = (0, 0)
+    jpeg_quality: int | None = None
+    lossless_pixels: bool = False  # True when ``data`` decodes exactly to ``pixels``
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def replace(self, **changes: Any) -> ImageState:
+        return dataclasses.replace(self, **changes)
+
+    def require_pixels(self, op: str) -> np.ndarray:
+        if self.pixels is None:
+            raise OpError(
+                f"op {op!r} needs pixels but the previous step was an encoder ({self.fmt}); "
+                f"insert a 'decode' step before it"
+            )
+        return self.pixels
+
+
+@dataclass(frozen=True)
+class OpDef:
+    """A registered op: its params record, its backends and its state transition."""
+
+    name: str
+    params_cls: type
+    backends: tuple[str, ...]
+    apply: Callable[[ImageState, Any, str], ImageState]
+    encoder: str | None = None  # output format when the op writes bytes ('jpeg', 'png', ...)
+    doc: str = ""
+
+    @property
+    def default_backend(self) -> str:
+        return self.backends[0]
+
+
+OPS: Registry[OpDef] = Registry("op")
+
+
+def register_op(opdef: OpDef) -> OpDef:
+    OPS.register(opdef.name, opdef)
+    return opdef
+
+
+def make_step(
+    spec: Mapping[str, Any] | Step, path: str = "step", preset: str | None = None
+) -> Step:
+    """Build a validated Step from ``{op: name, backend: ..., **params}`` (YAML) or
+    ``{op, backend, params: {...}}`` (manifest JSON)."""
+    if isinstance(spec, Step):
+        return spec
+    if not isinstance(spec, Mapping):
+        raise ConfigError(f"{path}: a step must be a mapping with an 'op' key, got {spec!r}")
+    if "op" not in spec:
+        raise ConfigError(f"{path}: missing 'op'; available: {', '.join(OPS.names())}")
+    try:
+        opdef = OPS.get(spec["op"])
+    except ConfigError as exc:
+        raise ConfigError(f"{path}.op: {exc}") from None
+    backend = spec.get("backend", opdef.default_backend)
+    if backend not in opdef.backends:
+        raise ConfigError(
+            f"{path}.backend: op {opdef.name!r} has backends {', '.join(opdef.backends)}; got {backend!r}"
+        )
+    if "params" in spec:
+        extra = set(spec) - {"op", "backend", "params", "preset"}
+        if extra:
+            raise ConfigError(f"{path}: unexpected keys {sorted(extra)} beside 'params'")
+        raw = spec["params"]
+    else:
+        raw = {k: v for k, v in spec.items() if k not in ("op", "backend", "preset")}
+    params = from_mapping(opdef.params_cls, raw, f"{path}")
+    return Step(opdef.name, backend, params, spec.get("preset", preset))
+
+
+def run_chain(state: ImageState, steps: list[Step] | tuple[Step, ...]) -> ImageState:
+    for step in steps:
+        state = OPS.get(step.op).apply(state, step.params, step.backend)
+    return state

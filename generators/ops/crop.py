@@ -1,0 +1,75 @@
+"""Crops: move the JPEG grid (and, for odd offsets, the 2x2 CFA phase) without resampling."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._errors import OpError
+from .._schema import spec
+from ._base import ImageState, OpDef, register_op
+
+__all__ = ["CropParams", "crop_numpy", "shift_grid"]
+
+
+@dataclass(frozen=True)
+class CropParams:
+    top: int = field(default=0, metadata=spec(lo=0))
+    left: int = field(default=0, metadata=spec(lo=0))
+    height: int | None = field(default=None, metadata=spec(lo=1, doc="null: to the bottom edge"))
+    width: int | None = field(default=None, metadata=spec(lo=1, doc="null: to the right edge"))
+
+    def __post_init__(self) -> None:
+        for name in ("top", "left"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise OpError(f"{name}: must be an integer >= 0, got {v!r}")
+        for name in ("height", "width"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+                raise OpError(f"{name}: must be an integer >= 1 or null, got {v!r}")
+
+
+def crop_numpy(img: np.ndarray, p: CropParams) -> np.ndarray:
+    h, w = img.shape[:2]
+    bottom = h if p.height is None else p.top + p.height
+    right = w if p.width is None else p.left + p.width
+    if bottom > h or right > w or p.top >= bottom or p.left >= right:
+        raise OpError(
+            f"crop top={p.top} left={p.left} height={p.height} width={p.width} does not fit "
+            f"an image of {h}x{w}; use a smaller crop or offsets"
+        )
+    return img[p.top : bottom, p.left : right]
+
+
+def shift_grid(
+    grids: tuple[tuple[int, int], ...], top: int, left: int
+) -> tuple[tuple[int, int], ...]:
+    """Cropping ``top`` rows / ``left`` columns moves a grid at phase (r, c) to ((r-top)%8, (c-left)%8)."""
+    return tuple(((r - top) % 8, (c - left) % 8) for r, c in grids)
+
+
+def _apply_crop(state: ImageState, p: CropParams, backend: str) -> ImageState:
+    img = state.require_pixels("crop")
+    out = crop_numpy(img, p)
+    region = None if state.region is None else (state.region[0] + p.top, state.region[1] + p.left)
+    return state.replace(
+        pixels=out,
+        data=None,
+        fmt=None,
+        grids=shift_grid(state.grids, p.top, p.left),
+        region=region,
+        lossless_pixels=False,
+    )
+
+
+register_op(
+    OpDef(
+        "crop",
+        CropParams,
+        ("numpy",),
+        _apply_crop,
+        doc="crop (top, left, height, width); null size = to the edge",
+    )
+)

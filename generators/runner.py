@@ -1,0 +1,528 @@
+"""Execute a suite on a dataset: plan every variant first (pure, seeded, no pixels), then run
+grouped by source (each source decoded once, shared chain prefixes computed once), writing files
+atomically and one manifest part per finished source, so a killed run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from . import manifest as mf
+from ._errors import ConfigError, DegradebenchError, LockedError, OpError, SourceError
+from ._provenance import derive_seed, library_versions, short_hash
+from ._sources import SourceRef, limit_per_label, list_folder, list_samples, list_table
+from .axes import AXES, PlanContext
+from .config import Config, DatasetSpec, SuiteSpec, load_config
+from .ops import ImageState, Step, canonical_chain, run_chain
+from .ops.jpeg import decode_pillow
+
+__all__ = [
+    "generate",
+    "GenerateSummary",
+    "VariantPlan",
+    "plan_source",
+    "resolve_sources",
+    "execute_source",
+]
+
+_EXT = {"jpeg": "jpg", "png": "png", "webp": "webp"}
+STATE_DIR = ".state"
+
+
+@dataclass(frozen=True)
+class VariantPlan:
+    """One variant, fully decided before any pixel is touched."""
+
+    variant_id: str
+    axis: str
+    level: str
+    level_value: float | None
+    axis_params: dict
+    chain: tuple[Step, ...]
+    seed: int
+    path: str  # relative to OUT
+
+
+@dataclass(frozen=True)
+class SourceJob:
+    ref: SourceRef
+    source_id: str
+    source_sha256: str
+    dataset: str
+    suite: str
+    plans: tuple[VariantPlan, ...]
+
+
+@dataclass
+class GenerateSummary:
+    out: Path
+    sources: int = 0
+    sources_skipped: int = 0  # finished by an earlier run
+    variants: int = 0
+    failed_sources: int = 0
+    failed_variants: int = 0
+    seconds: float = 0.0
+    errors: list[dict] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (
+            f"{self.variants} variants from {self.sources} sources "
+            f"({self.sources_skipped} already done) in {self.seconds:.1f}s; "
+            f"{self.failed_sources} sources and {self.failed_variants} variants failed"
+            + (
+                f" (see {self.out / mf.ERRORS_FILE})"
+                if self.failed_sources or self.failed_variants
+                else ""
+            )
+        )
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "x"
+
+
+def plan_source(suite: SuiteSpec, source_id: str) -> list[VariantPlan]:
+    """Expand ``suite`` for one source. Pure: depends only on the suite and the source id."""
+    plans = []
+    seen: set[str] = set()
+    for axis in suite.axes:
+
+        def rng_for(name: str, _axis: str = axis.name) -> np.random.Generator:
+            return np.random.default_rng(derive_seed(suite.seed, source_id, f"{_axis}/{name}"))
+
+        ctx = PlanContext(source_id, rng_for)
+        for lv in AXES.get(axis.type).plan(axis.params, ctx):
+            final = lv.chain[-1]
+            from .ops import OPS
+
+            fmt = OPS.get(final.op).encoder
+            if fmt is None:
+                raise ConfigError(
+                    f"{axis.yaml_path}: the chain of level {lv.level!r} must end with an "
+                    f"encoder step (jpeg, png, ...), got {final.op!r}"
+                )
+            variant_id = short_hash(f"{source_id}\n{axis.name}\n{canonical_chain(lv.chain)}")
+            if variant_id in seen:
+                raise ConfigError(
+                    f"{axis.yaml_path}: two levels give the same variant ({lv.level!r})"
+                )
+            seen.add(variant_id)
+            rel = f"variants/{source_id}/{_slug(axis.name)}/{_slug(lv.level)}.{_EXT[fmt]}"
+            plans.append(
+                VariantPlan(
+                    variant_id,
+                    axis.name,
+                    lv.level,
+                    lv.level_value,
+                    lv.axis_params,
+                    lv.chain,
+                    derive_seed(suite.seed, source_id, f"{axis.name}/{lv.slot}"),
+                    rel,
+                )
+            )
+    return plans
+
+
+def resolve_sources(
+    config: Config, dataset: str, *, jobs: int = 1, progress: bool = True
+) -> tuple[str, list[SourceRef]]:
+    """A dataset name from the config, or the path of a folder-per-class tree -> (name, sources)."""
+    if dataset not in config.datasets and Path(dataset).expanduser().is_dir():
+        root = Path(dataset).expanduser()
+        return root.resolve().name, list_folder(root, yaml_path="--dataset")
+    spec: DatasetSpec = config.dataset(dataset)
+    if spec.kind == "samples":
+        return spec.name, list_samples(spec.folds, spec.fold_seed)
+    if spec.kind == "folder":
+        return spec.name, list_folder(spec.params.root, spec.folds, spec.fold_seed, spec.yaml_path)
+    if spec.kind == "list":
+        return spec.name, list_table(
+            spec.params.path, spec.folds, spec.fold_seed, spec.params.root, spec.yaml_path
+        )
+    if spec.kind == "virtual-cameras":
+        from .virtual_cameras import build_virtual_cameras
+
+        root = (
+            Path(spec.root).expanduser()
+            if spec.root
+            else _cache_dir()
+            / f"virtual-cameras-{short_hash(json.dumps(_plain(spec.params), sort_keys=True), 12)}"
+        )
+        table = build_virtual_cameras(spec.params, root, jobs=jobs, progress=progress)
+        return spec.name, list_table(table, spec.folds, spec.fold_seed, yaml_path=spec.yaml_path)
+    raise ConfigError(f"{spec.yaml_path}.kind: unsupported kind {spec.kind!r}")
+
+
+def _plain(obj: Any) -> Any:
+    from ._schema import to_plain
+
+    return to_plain(obj)
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("DEGRADEBENCH_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "degradebench"
+    )
+    return Path(base)
+
+
+# ----------------------------------------------------------------------------- execution
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    diff = a.astype(np.int16) - b.astype(np.int16)
+    mse = (
+        float(np.einsum("...,...->", diff, diff, dtype=np.int64)) / diff.size if diff.size else 0.0
+    )
+    return float("inf") if mse == 0 else 10.0 * np.log10(255.0 * 255.0 / mse)
+
+
+def _error_row(
+    job: SourceJob, stage: str, exc: BaseException, variant: str = "", error_type: str | None = None
+) -> dict:
+    return {
+        "source_path": job.ref.path,
+        "stage": stage,
+        "error_type": error_type or getattr(exc, "error_type", None) or type(exc).__name__,
+        "message": getattr(exc, "message", None) or str(exc),
+        "source_id": job.source_id,
+        "suite": job.suite,
+        "variant": variant,
+    }
+
+
+def _part_name(suite: str, source_id: str) -> str:
+    return f"part-{_slug(suite)}-{source_id}.parquet"
+
+
+def execute_source(job: SourceJob, out: str, psnr: bool, meta: dict) -> tuple[int, list[dict], int]:
+    """Make every variant of one source. Returns (variants written, error rows, variants planned).
+    Never raises for a bad image or a bad variant: those become error rows."""
+    from ._decode import decode_source
+    from ._jpeginfo import estimate_quality, probe_jpeg, tables_sha256
+
+    out_dir = Path(out)
+    errors: list[dict] = []
+    try:
+        data = Path(job.ref.path).read_bytes()
+        if hashlib.sha256(data).hexdigest() != job.source_sha256:
+            raise SourceError(
+                job.ref.path,
+                "read",
+                "file changed since it was hashed at planning; rerun",
+                "changed",
+            )
+        src = decode_source(job.ref.path, data=data)
+    except SourceError as exc:
+        errors.append(_error_row(job, exc.stage, exc))
+        _write_errors_part(out_dir, job, errors)
+        return 0, errors, len(job.plans)
+    except OSError as exc:
+        errors.append(_error_row(job, "read", exc, error_type="unreadable"))
+        _write_errors_part(out_dir, job, errors)
+        return 0, errors, len(job.plans)
+
+    base = ImageState(
+        pixels=src.pixels,
+        grids=(src.jpeg_grid,) if src.jpeg_grid is not None else (),
+        passes=1 if src.is_jpeg else 0,
+    )
+    load_json = json.dumps(src.load_step, sort_keys=True, separators=(",", ":"))
+    # Cache chain prefixes that more than one variant shares (e.g. double JPEG's first pass).
+    prefix_use: Counter = Counter()
+    for plan in job.plans:
+        for i in range(1, len(plan.chain)):
+            prefix_use[plan.chain[:i]] += 1
+    cache: dict[tuple[Step, ...], ImageState] = {}
+
+    rows = []
+    for plan in job.plans:
+        try:
+            state, k = base, 0
+            for i in range(len(plan.chain) - 1, 0, -1):
+                if plan.chain[:i] in cache:
+                    state, k = cache[plan.chain[:i]], i
+                    break
+            for i in range(k, len(plan.chain) - 1):
+                state = run_chain(state, plan.chain[i : i + 1])
+                if prefix_use[plan.chain[: i + 1]] > 1:
+                    cache[plan.chain[: i + 1]] = state
+            before = state
+            final = run_chain(before, plan.chain[-1:])
+            pixels_in = before.require_pixels(plan.chain[-1].op)
+            height, width = pixels_in.shape[:2]
+            blob = final.data
+            mf.atomic_write_bytes(mf.safe_join(out_dir, plan.path), blob)
+            row = {
+                "variant_id": plan.variant_id,
+                "source_id": job.source_id,
+                "source_path": job.ref.path,
+                "source_sha256": job.source_sha256,
+                "dataset": job.dataset,
+                "label": job.ref.label,
+                "fold": job.ref.fold,
+                "suite": job.suite,
+                "axis": plan.axis,
+                "level": plan.level,
+                "level_value": plan.level_value,
+                "axis_params": json.dumps(plan.axis_params, sort_keys=True),
+                "chain": "[" + load_json + "," + canonical_chain(plan.chain)[1:],
+                "seed": plan.seed,
+                "path": plan.path,
+                "sha256": hashlib.sha256(blob).hexdigest(),
+                "format": final.fmt,
+                "width": width,
+                "height": height,
+                "jpeg_quality": None,
+                "estimated_quality": None,
+                "quant_tables": None,
+                "quant_tables_sha256": None,
+                "subsampling": None,
+                "jpeg_passes": final.passes,
+                "prior_grid": [list(g) for g in final.grids],
+                "psnr": None,
+            }
+            if final.fmt == "jpeg":
+                probe = probe_jpeg(blob)
+                tables = [list(t) for t in probe.quant_tables]
+                row.update(
+                    jpeg_quality=final.jpeg_quality,
+                    estimated_quality=estimate_quality(tables),
+                    quant_tables=tables,
+                    quant_tables_sha256=tables_sha256(tables),
+                    subsampling=probe.subsampling,
+                )
+            if psnr and final.region is not None:
+                decoded = pixels_in if final.lossless_pixels else decode_pillow(blob)
+                top, left = final.region
+                ref = src.pixels[top : top + decoded.shape[0], left : left + decoded.shape[1]]
+                if ref.shape == decoded.shape:
+                    row["psnr"] = _psnr(decoded, ref)
+            rows.append(row)
+        except (OpError, ConfigError, ValueError) as exc:
+            errors.append(_error_row(job, "variant", exc, variant=f"{plan.axis}/{plan.level}"))
+    # Errors first, then the manifest part: the part's presence is what marks the source done.
+    if errors:
+        _write_errors_part(out_dir, job, errors)
+    table = pa.Table.from_pylist(rows, schema=mf.with_metadata(mf.MANIFEST_SCHEMA, meta))
+    mf.write_table_atomic(table, out_dir / mf.MANIFEST_DIR / _part_name(job.suite, job.source_id))
+    return len(rows), errors, len(job.plans)
+
+
+def _write_errors_part(out_dir: Path, job: SourceJob, errors: list[dict]) -> None:
+    table = pa.Table.from_pylist(errors, schema=mf.ERRORS_SCHEMA)
+    mf.write_table_atomic(
+        table, out_dir / STATE_DIR / "errors" / _part_name(job.suite, job.source_id)
+    )
+
+
+def _consolidate_errors(out_dir: Path) -> int:
+    parts = sorted((out_dir / STATE_DIR / "errors").glob("*.parquet"))
+    import pyarrow.parquet as pq
+
+    tables = [pq.read_table(p, schema=mf.ERRORS_SCHEMA) for p in parts]
+    table = pa.concat_tables(tables) if tables else mf.ERRORS_SCHEMA.empty_table()
+    mf.write_table_atomic(table, out_dir / mf.ERRORS_FILE)
+    return table.num_rows
+
+
+def _clean_temps(out_dir: Path) -> int:
+    n = 0
+    for dirpath, _, files in os.walk(out_dir):
+        for name in files:
+            if ".tmp-" in name and name.startswith("."):
+                os.unlink(os.path.join(dirpath, name))
+                n += 1
+    return n
+
+
+class _OutLock:
+    """An exclusive lock on OUT (fcntl/flock via filelock): released by the OS if the holder dies."""
+
+    def __init__(self, out_dir: Path):
+        from filelock import FileLock
+
+        self.out_dir = out_dir
+        self.lock = FileLock(str(out_dir / ".lock"), timeout=0)
+
+    def __enter__(self) -> _OutLock:
+        from filelock import Timeout
+
+        try:
+            self.lock.acquire()
+        except Timeout:
+            raise LockedError(
+                f"{self.out_dir} is being written by another degradebench run; wait for it to "
+                f"finish or choose another --out"
+            ) from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+
+def _check_run_record(out_dir: Path, suite: SuiteSpec, dataset: str) -> None:
+    """A resumed run must use the same suite definition as the run it continues."""
+    rec_path = out_dir / "runs.json"
+    runs = json.loads(rec_path.read_text()) if rec_path.is_file() else {}
+    key = f"{dataset}/{suite.name}"
+    prev = runs.get(key)
+    if prev is not None and prev["suite_sha256"] != suite.sha256:
+        raise ConfigError(
+            f"--suite: {out_dir} already holds suite {suite.name!r} of dataset {dataset!r} made with a "
+            f"different definition (sha256 {prev['suite_sha256'][:12]} vs {suite.sha256[:12]}); "
+            f"use a new --out, or rename the suite"
+        )
+    runs[key] = {"suite_sha256": suite.sha256, "suite": suite.raw}
+    mf.atomic_write_bytes(rec_path, json.dumps(runs, indent=2, sort_keys=True).encode())
+
+
+def generate(
+    *,
+    config: str | Path | Config | None = None,
+    dataset: str,
+    suite: str,
+    out: str | Path,
+    jobs: int = 1,
+    limit: int | None = None,
+    folds: list[int] | None = None,
+    psnr: bool = True,
+    progress: bool = True,
+    backend: str = "loky",
+) -> GenerateSummary:
+    """Generate ``suite`` on ``dataset`` into ``out`` (resumable; see module docstring)."""
+    t0 = time.perf_counter()
+    cfg = config if isinstance(config, Config) else load_config(config)
+    suite_spec = cfg.suite(suite)
+    if jobs < 1:
+        raise ConfigError(f"--jobs: must be an integer >= 1, got {jobs}")
+    if limit is not None and limit < 1:
+        raise ConfigError(f"--limit: must be an integer >= 1, got {limit}")
+    out_dir = Path(out).expanduser()
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DegradebenchError(f"--out: cannot create {str(out_dir)!r}: {exc.strerror}") from None
+    summary = GenerateSummary(out_dir)
+    with _OutLock(out_dir):
+        _clean_temps(out_dir)
+        name, refs = resolve_sources(cfg, dataset, jobs=jobs, progress=progress)
+        if folds is not None:
+            k = max(r.fold for r in refs) + 1
+            bad = [f for f in folds if f < 0]
+            if bad:
+                raise ConfigError(f"--folds: fold numbers are 0..{k - 1}, got {bad}")
+            refs = [r for r in refs if r.fold in set(folds)]
+        if limit is not None:
+            refs = limit_per_label(refs, limit)
+        _check_run_record(out_dir, suite_spec, name)
+        meta = {
+            "config_path": str(cfg.path),
+            "config_sha256": cfg.sha256,
+            "suite": suite_spec.name,
+            "suite_sha256": suite_spec.sha256,
+            "suite_definition": suite_spec.raw,
+            "dataset": name,
+            "versions": library_versions(),
+        }
+        jobs_list, skipped = _plan_all(refs, suite_spec, name, out_dir, progress)
+        summary.sources = len(refs)
+        summary.sources_skipped = skipped
+        _run_jobs(jobs_list, out_dir, psnr, meta, jobs, backend, progress, summary)
+        _consolidate_errors(out_dir)
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def _plan_all(
+    refs: list[SourceRef], suite: SuiteSpec, dataset: str, out_dir: Path, progress: bool
+) -> tuple[list[SourceJob], int]:
+    from tqdm.auto import tqdm
+
+    jobs_list: list[SourceJob] = []
+    skipped = 0
+    mdir = out_dir / mf.MANIFEST_DIR
+    edir = out_dir / STATE_DIR / "errors"
+    for ref in tqdm(
+        refs, desc="planning", unit="src", disable=not progress or len(refs) < 200, leave=False
+    ):
+        try:
+            digest = hashlib.sha256(Path(ref.path).read_bytes()).hexdigest()
+        except OSError as exc:
+            digest = hashlib.sha256(f"unreadable:{ref.path}:{exc.errno}".encode()).hexdigest()
+        source_id = digest[:16]
+        part = _part_name(suite.name, source_id)
+        if (mdir / part).is_file() or _failed_source(edir / part):
+            skipped += 1
+            continue
+        jobs_list.append(
+            SourceJob(
+                ref, source_id, digest, dataset, suite.name, tuple(plan_source(suite, source_id))
+            )
+        )
+    return jobs_list, skipped
+
+
+def _failed_source(err_part: Path) -> bool:
+    """A source that could not be read or decoded is done (its error is recorded)."""
+    if not err_part.is_file():
+        return False
+    import pyarrow.parquet as pq
+
+    stages = pq.read_table(err_part, columns=["stage"]).column("stage").to_pylist()
+    return any(s != "variant" for s in stages)
+
+
+def _run_jobs(
+    jobs_list: list[SourceJob],
+    out_dir: Path,
+    psnr: bool,
+    meta: dict,
+    jobs: int,
+    backend: str,
+    progress: bool,
+    summary: GenerateSummary,
+) -> None:
+    from tqdm.auto import tqdm
+
+    total = sum(len(j.plans) for j in jobs_list)
+    bar = tqdm(
+        total=total,
+        desc="generating",
+        unit="var",
+        disable=not progress,
+        dynamic_ncols=True,
+        file=sys.stderr,
+    )
+    done_sources = 0
+    try:
+        if jobs == 1 or len(jobs_list) <= 1:
+            results = (execute_source(j, str(out_dir), psnr, meta) for j in jobs_list)
+        else:
+            from joblib import Parallel, delayed
+
+            results = Parallel(n_jobs=jobs, backend=backend, return_as="generator_unordered")(
+                delayed(execute_source)(j, str(out_dir), psnr, meta) for j in jobs_list
+            )
+        for n, errors, planned in results:
+            done_sources += 1
+            summary.variants += n
+            summary.failed_sources += any(e["stage"] != "variant" for e in errors)
+            summary.failed_variants += sum(e["stage"] == "variant" for e in errors)
+            summary.errors.extend(errors)
+            bar.update(planned)
+            bar.set_postfix_str(f"{done_sources}/{len(jobs_list)} src", refresh=False)
+    finally:
+        bar.close()

@@ -1,0 +1,98 @@
+"""``verify``: re-hash every variant file, re-read JPEG tables and subsampling, check sizes and
+paths, and report files on disk that no manifest row names."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+from . import manifest as mf
+
+__all__ = ["verify", "VerifyReport"]
+
+
+@dataclass
+class VerifyReport:
+    out: Path
+    checked: int = 0
+    problems: list[str] = field(default_factory=list)  # mismatches and missing files: verify fails
+    orphans: list[str] = field(default_factory=list)  # files no row names (e.g. from a killed run)
+    source_errors: int = 0  # rows of errors.parquet: recorded, not verify failures
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def line(self) -> str:
+        state = "OK" if self.ok else f"FAILED: {len(self.problems)} problems"
+        return (
+            f"verify {self.out}: {self.checked} variants checked, {state}; "
+            f"{len(self.orphans)} orphan files; {self.source_errors} recorded source errors"
+        )
+
+
+def verify(out: str | Path, *, check_orphans: bool = True) -> VerifyReport:
+    from ._jpeginfo import probe_jpeg, tables_sha256
+
+    out_dir = Path(out)
+    df = mf.read_manifest(out_dir)
+    report = VerifyReport(out_dir, source_errors=len(mf.read_errors(out_dir)))
+    named: set[str] = set()
+    for row in df.itertuples(index=False):
+        report.checked += 1
+        tag = f"{row.path} (variant {row.variant_id})"
+        try:
+            full = mf.safe_join(out_dir, row.path)
+        except mf.ManifestError as exc:
+            report.problems.append(f"{tag}: {exc}")
+            continue
+        named.add(os.path.normpath(str(full)))
+        try:
+            data = full.read_bytes()
+        except FileNotFoundError:
+            report.problems.append(f"{tag}: missing file")
+            continue
+        except OSError as exc:
+            report.problems.append(f"{tag}: unreadable: {exc.strerror}")
+            continue
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != row.sha256:
+            report.problems.append(
+                f"{tag}: sha256 {digest[:16]}... differs from the manifest's {row.sha256[:16]}..."
+            )
+            continue
+        try:
+            if row.format == "jpeg":
+                probe = probe_jpeg(data)
+                size = (probe.width, probe.height)
+                tables = [list(t) for t in probe.quant_tables]
+                if tables_sha256(tables) != row.quant_tables_sha256:
+                    report.problems.append(f"{tag}: quantization tables differ from the manifest")
+                if probe.subsampling != row.subsampling:
+                    report.problems.append(
+                        f"{tag}: subsampling {probe.subsampling} != manifest {row.subsampling}"
+                    )
+            else:
+                import io
+
+                with Image.open(io.BytesIO(data)) as im:
+                    size = im.size
+        except Exception as exc:  # noqa: BLE001 - any parse failure of a hashed file is a problem to report
+            report.problems.append(f"{tag}: cannot be parsed: {exc}")
+            continue
+        if size != (row.width, row.height):
+            report.problems.append(
+                f"{tag}: size {size[0]}x{size[1]} != manifest {row.width}x{row.height}"
+            )
+    if check_orphans:
+        vdir = out_dir / "variants"
+        for dirpath, _, files in os.walk(vdir):
+            for name in files:
+                p = os.path.normpath(os.path.join(dirpath, name))
+                if p not in named:
+                    report.orphans.append(os.path.relpath(p, out_dir))
+    return report
