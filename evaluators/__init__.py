@@ -1,3 +1,45 @@
-"""Evaluators: score any plugged-in model on a manifest, per axis and level."""
+"""Evaluators: score any plugged-in model on a manifest, per axis and level.
+
+Public API (imported lazily so ``import degradebench.evaluators`` stays cheap):
+``load_model``, ``Model``, ``ModelError``, ``InputConfig``, ``evaluate``, ``EvalResult``,
+``read_results``, ``write_report``, ``compare``, ``METRICS``.
+"""
 
 from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = [
+    "load_model",
+    "model_from_module",
+    "Model",
+    "ModelError",
+    "InputConfig",
+    "evaluate",
+    "EvalResult",
+    "read_results",
+    "write_report",
+    "compare",
+    "METRICS",
+]
+
+_WHERE = {
+    "load_model": ".models",
+    "model_from_module": ".models",
+    "Model": ".models",
+    "ModelError": ".models",
+    "InputConfig": "._input_config",
+    "evaluate": "._evaluate",
+    "EvalResult": "._evaluate",
+    "read_results": "._evaluate",
+    "write_report": ".report",
+    "compare": ".metrics",
+    "METRICS": ".metrics",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,160 @@
+"""``degradebench evaluate``: score a model on every variant of a manifest."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["add_parser", "run"]
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected integers like 1,5, got {text!r}") from None
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "evaluate",
+        help="score a model on a generated manifest, per axis and level",
+        description=(
+            "Run a model over every variant of a manifest (OUT of 'degradebench generate') and "
+            "write RESULTS/predictions.parquet, summary.parquet (per model, axis, level and "
+            "metric, with bootstrap CIs over source images), axis_summary.parquet (AUC, "
+            "breaking level, CE vs --baseline, SP Cup 2018 score), errors.parquet and run.json."
+        ),
+        epilog=(
+            "MODEL SPEC: 'reference' (the shipped camera-model classifier), "
+            "'package.module:function' or 'path/to/file.py:function' (returns a torch.nn.Module "
+            "or (module, input_config)), or a TorchScript / torch.export (.pt2) / ONNX file, "
+            "recognised by content. Input-config fields: input_size, fit "
+            "(center_crop|resize|pad|tile), tile_stride, max_tiles, channel_order (RGB|BGR), "
+            "value_range (1.0|255.0), mean, std, output (logits|probabilities), classes, "
+            "resize_backend (pillow|opencv|torch), resize_method, pad_mode, tile_average. "
+            "Example: --set fit=tile --set 'input_size=[64, 64]'."
+        ),
+    )
+    p.add_argument(
+        "--manifest",
+        required=True,
+        metavar="OUT",
+        help="output folder of 'degradebench generate' (holds manifest/)",
+    )
+    p.add_argument("--model", required=True, metavar="SPEC", help="model spec (see below)")
+    p.add_argument("--out", required=True, metavar="RESULTS", help="folder for the results")
+    p.add_argument("--name", help="model name in the results (default: from the spec)")
+    p.add_argument(
+        "--device", default="auto", help="auto (CUDA when available), cuda, cuda:N or cpu"
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=32,
+        metavar="N",
+        help="images per batch; halves by itself on CUDA out-of-memory (default 32)",
+    )
+    p.add_argument(
+        "--folds", type=_int_list, metavar="LIST", help="only these folds, e.g. 0 or 0,1"
+    )
+    p.add_argument(
+        "--amp",
+        action="store_true",
+        help="mixed precision (float16 autocast on CUDA, bfloat16 on CPU)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="decoding worker processes (default: cores - 1, at most 8; 0 = in-process)",
+    )
+    p.add_argument(
+        "--input-config",
+        metavar="FILE",
+        help="YAML/JSON file of input-config fields that override the model's",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="set_",
+        help="override one input-config field (YAML value); repeatable",
+    )
+    p.add_argument(
+        "--top-k",
+        type=_int_list,
+        default=[5],
+        metavar="LIST",
+        help="top-k accuracies to compute besides top-1 (default 5; k >= classes skipped)",
+    )
+    p.add_argument(
+        "--bootstrap",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="bootstrap replicates over source images for the CIs (default 1000; 0 = none)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument(
+        "--break-points",
+        type=float,
+        default=5.0,
+        metavar="N",
+        help="breaking level = first level more than N accuracy points below clean (default 5)",
+    )
+    p.add_argument(
+        "--baseline",
+        metavar="RESULTS",
+        help="results folder of the baseline model for CE / relative CE / mCE",
+    )
+    p.add_argument(
+        "--no-hash-check",
+        action="store_true",
+        help="skip checking each file's sha256 against the manifest",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from degradebench.evaluators import evaluate, load_model
+    from degradebench.evaluators._input_config import load_input_config_file, parse_set_options
+
+    file_cfg = load_input_config_file(args.input_config) if args.input_config else None
+    sets = parse_set_options(args.set_)
+    model = load_model(
+        args.model,
+        name=args.name,
+        input_config=file_cfg,
+        overrides=[("--set", sets)] if sets else None,
+    )
+    res = evaluate(
+        args.manifest,
+        model,
+        args.out,
+        device=args.device,
+        batch_size=args.batch_size,
+        folds=args.folds,
+        amp=args.amp,
+        workers=args.workers,
+        topk=tuple(args.top_k),
+        n_boot=args.bootstrap,
+        seed=args.seed,
+        break_points=args.break_points,
+        baseline=args.baseline,
+        check_hash=not args.no_hash_check,
+        progress=not args.no_progress,
+        extra_config={"input_config_file": args.input_config, "set": args.set_},
+    )
+    thr = res.run["throughput"]
+    acc = res.summary[(res.summary["metric"] == "accuracy") & (res.summary["axis"] == "clean")]
+    clean = f", clean accuracy {100 * acc['value'].iloc[0]:.1f}%" if len(acc) else ""
+    print(
+        f"evaluated {thr['images']} variants with {model.name!r} on {res.run['config']['resolved_device']} "
+        f"({thr['images_per_s']:.1f} images/s){clean}; results in {res.out}",
+        file=sys.stdout,
+    )
+    return 0

@@ -1,0 +1,133 @@
+"""Manifest rows -> batches of fitted uint8 tiles, decoded in worker processes.
+
+Each item reads the variant's bytes once, checks them against the manifest's sha256 (a file that
+fails is reported, like ``degradebench verify`` would, and skipped), decodes and fits it to the
+model's input. Items that fail carry an error instead of pixels; the collate function keeps them
+apart so one bad file never stops a batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ._fit import fit_image
+from ._input_config import InputConfig
+
+__all__ = ["VariantDataset", "Batch", "collate", "make_loader", "default_workers"]
+
+
+@dataclass
+class Batch:
+    index: torch.Tensor  # [N] row positions of the images that decoded
+    tiles: torch.Tensor  # [T, 3, H, W] uint8, T >= N
+    counts: torch.Tensor  # [N] tiles per image
+    errors: list[tuple[int, str, str]]  # (row position, stage, message)
+
+    def pin_memory(self) -> Batch:
+        self.tiles = self.tiles.pin_memory()
+        return self
+
+
+def _decode(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as im:
+        im.load()  # raises on truncation instead of filling grey
+        if im.mode != "RGB":
+            im = im.convert("RGB")
+        return np.asarray(im)
+
+
+class VariantDataset(torch.utils.data.Dataset):
+    """Variant files under ``root`` (manifest ``path`` column), fitted per ``cfg``."""
+
+    def __init__(
+        self,
+        root: str | Path,
+        paths: list[str],
+        sha256: list[str | None] | None,
+        cfg: InputConfig,
+    ):
+        self.root = Path(root)
+        self.paths = list(paths)
+        self.sha256 = list(sha256) if sha256 is not None else [None] * len(self.paths)
+        self.cfg = cfg
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int) -> dict:
+        path = self.root / self.paths[i]
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return {"index": i, "tiles": None, "error": ("missing", f"{path}: file not found")}
+        except OSError as exc:
+            return {"index": i, "tiles": None, "error": ("read", f"{path}: {exc}")}
+        want = self.sha256[i]
+        if want:
+            got = hashlib.sha256(data).hexdigest()
+            if got != want:
+                msg = f"{path}: sha256 {got[:12]}... differs from the manifest's {want[:12]}..."
+                return {"index": i, "tiles": None, "error": ("verify", msg)}
+        try:
+            img = _decode(data)
+        except Exception as exc:  # any decoder failure is this file's problem, not the run's
+            return {"index": i, "tiles": None, "error": ("decode", f"{path}: {exc}")}
+        tiles = fit_image(img, self.cfg)
+        return {"index": i, "tiles": torch.from_numpy(tiles), "error": None}
+
+
+def collate(items: list[dict]) -> Batch:
+    ok = [it for it in items if it["tiles"] is not None]
+    errors = [(it["index"], *it["error"]) for it in items if it["tiles"] is None]
+    if ok:
+        tiles = torch.cat([it["tiles"] for it in ok])
+    else:
+        tiles = torch.empty((0, 3, 1, 1), dtype=torch.uint8)
+    return Batch(
+        index=torch.tensor([it["index"] for it in ok], dtype=torch.long),
+        tiles=tiles,
+        counts=torch.tensor([len(it["tiles"]) for it in ok], dtype=torch.long),
+        errors=errors,
+    )
+
+
+def default_workers() -> int:
+    """Decode workers: all cores but one for the model, at most 8; 0 (in-process) on 1 core."""
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(0, min(8, n - 1))
+
+
+def _worker_init(_: int) -> None:
+    # Decoding is single-threaded per worker; leave the cores to the other workers and the model.
+    torch.set_num_threads(1)
+    try:
+        import cv2
+
+        cv2.setNumThreads(1)
+    except ImportError:  # opencv is a core dependency; this guards slimmed installs
+        pass
+
+
+def make_loader(
+    dataset: VariantDataset, *, batch_size: int, workers: int, pin_memory: bool
+) -> torch.utils.data.DataLoader:
+    kwargs: dict = {}
+    if workers > 0:
+        kwargs = {"prefetch_factor": 4, "worker_init_fn": _worker_init}
+    return torch.utils.data.DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=workers,
+        collate_fn=collate,
+        pin_memory=pin_memory,
+        **kwargs,
+    )

@@ -1,0 +1,254 @@
+"""Run a model over manifest rows: batches in, per-variant probabilities out.
+
+Handles the device (auto | cuda | cpu), mixed precision, a forward batch that halves on CUDA
+out-of-memory and stays halved, tile averaging, and checks every output (shape, finiteness,
+probability rows) so a faulty model stops with a message that names it and the batch.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+from degradebench.generators._errors import ConfigError
+from tqdm import tqdm
+
+from ._fit import normalise
+from ._loader import VariantDataset, default_workers, make_loader
+from .models import Model, ModelError
+
+__all__ = ["RunOutput", "run_model", "resolve_device"]
+
+
+@dataclass
+class RunOutput:
+    """Per-row results of one model over a manifest (rows that failed are in ``errors``)."""
+
+    rows: np.ndarray  # positions (into the given manifest frame) that produced scores
+    probs: np.ndarray  # [N, C] float32
+    n_tiles: np.ndarray  # [N]
+    errors: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+    images_per_s: float = 0.0
+    device: str = "cpu"
+    batch_size: int = 0
+    final_forward_batch: int = 0
+    amp: bool = False
+    workers: int = 0
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; ``cuda`` without CUDA is an error."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError("--device cuda: CUDA is not available here; use --device cpu or auto")
+        return torch.device(device)
+    if device == "cpu":
+        return torch.device("cpu")
+    raise ConfigError(f"--device: must be auto, cuda, cuda:N or cpu, got {device!r}")
+
+
+def _ids(variant_ids: list[str], limit: int = 6) -> str:
+    shown = ", ".join(str(v) for v in variant_ids[:limit])
+    more = len(variant_ids) - limit
+    return shown + (f", ... (+{more} more)" if more > 0 else "")
+
+
+class _Forward:
+    """Forward pass in chunks; on CUDA out-of-memory the chunk halves and stays halved."""
+
+    def __init__(self, model: Model, amp: bool, device: torch.device):
+        self.model = model
+        self.chunk: int | None = None  # None: the whole loader batch in one forward pass
+        self.amp = amp
+        self.device = device
+        self.halvings = 0
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        outs = []
+        i = 0
+        while i < len(x):
+            part = x[i : i + self.chunk] if self.chunk else x[i:]
+            try:
+                if self.amp:
+                    dtype = torch.float16 if self.device.type == "cuda" else torch.bfloat16
+                    with torch.autocast(self.device.type, dtype=dtype):
+                        out = self.model.predict(part)
+                else:
+                    out = self.model.predict(part)
+            except torch.OutOfMemoryError:
+                if len(part) == 1:
+                    msg = f"model {self.model.name!r}: out of memory even with a batch of 1 image"
+                    raise ModelError(msg) from None
+                self.chunk = max(1, len(part) // 2)
+                self.halvings += 1
+                if self.device.type == "cuda":
+                    torch.cuda.empty_cache()
+                print(
+                    f"degradebench evaluate: out of memory; forward batch halved to {self.chunk}",
+                    file=sys.stderr,
+                )
+                continue
+            if not isinstance(out, torch.Tensor):
+                # Some modules return (logits, aux) or a dict; the first tensor is the scores.
+                if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
+                    out = out[0]
+                else:
+                    raise TypeError(f"returned {type(out).__name__}, not a tensor")
+            outs.append(out.float())
+            i += len(part)
+        return torch.cat(outs) if outs else torch.empty((0, 0))
+
+
+def _check_output(
+    out: torch.Tensor, n_tiles: int, n_classes: int, model: Model, ids: list[str]
+) -> None:
+    where = f"model {model.name!r} on a batch of {len(ids)} images (variant ids: {_ids(ids)})"
+    if out.ndim != 2 or out.shape[0] != n_tiles:
+        msg = (
+            f"{where}: returned shape {list(out.shape)}; expected [{n_tiles}, {n_classes}] "
+            "(one row of class scores per input image or tile)"
+        )
+        raise ModelError(msg)
+    if out.shape[1] != n_classes:
+        msg = (
+            f"{where}: output width {out.shape[1]} does not match the number of classes "
+            f"{n_classes}; expected [{n_tiles}, {n_classes}]. Set the model's 'classes' in its "
+            "input config when it was trained on other labels"
+        )
+        raise ModelError(msg)
+    finite = torch.isfinite(out)
+    if not bool(finite.all()):
+        bad_rows = (~finite).any(dim=1).nonzero().flatten().tolist()
+        msg = (
+            f"{where}: returned NaN or infinite scores in {len(bad_rows)} of {n_tiles} rows; "
+            "expected finite scores"
+        )
+        raise ModelError(msg)
+    if model.input_config.output == "probabilities":
+        sums = out.sum(dim=1)
+        if bool((out < -1e-4).any()) or not torch.allclose(sums, torch.ones_like(sums), atol=1e-3):
+            msg = (
+                f"{where}: input config says output=probabilities but rows are not probability "
+                f"vectors (row sums {sums.min().item():.4g}..{sums.max().item():.4g}); expected "
+                "non-negative rows summing to 1, or set output=logits"
+            )
+            raise ModelError(msg)
+
+
+def _to_probs(scores: torch.Tensor, output: str) -> torch.Tensor:
+    return torch.softmax(scores, dim=1) if output == "logits" else scores
+
+
+def run_model(
+    model: Model,
+    manifest: pd.DataFrame,
+    root,
+    *,
+    n_classes: int,
+    device: str = "auto",
+    batch_size: int = 32,
+    workers: int | None = None,
+    amp: bool = False,
+    check_hash: bool = True,
+    progress: bool = True,
+) -> RunOutput:
+    """Score every manifest row with ``model``; failures per file land in ``errors``.
+
+    Raises:
+        ModelError: the model raised, returned NaN/inf, or the wrong shape.
+    """
+    dev = resolve_device(device)
+    model.to(dev)
+    cfg = model.input_config
+    if workers is None:
+        workers = default_workers()
+    sha = manifest["sha256"].tolist() if check_hash and "sha256" in manifest else None
+    ds = VariantDataset(root, manifest["path"].tolist(), sha, cfg)
+    loader = make_loader(ds, batch_size=batch_size, workers=workers, pin_memory=dev.type == "cuda")
+    forward = _Forward(model, amp, dev)
+    variant_ids = manifest["variant_id"].astype(str).tolist()
+
+    rows: list[np.ndarray] = []
+    probs: list[np.ndarray] = []
+    tiles_per: list[np.ndarray] = []
+    errors: list[dict] = []
+    bar = tqdm(
+        total=len(ds),
+        unit="img",
+        desc=f"evaluate {model.name}",
+        disable=not progress,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
+    t0 = time.perf_counter()
+    done = 0
+    try:
+        for batch in loader:
+            for pos, stage, message in batch.errors:
+                errors.append(
+                    {
+                        "variant_id": variant_ids[pos],
+                        "path": manifest["path"].iloc[pos],
+                        "stage": stage,
+                        "message": message,
+                    }
+                )
+            n = len(batch.index)
+            if n:
+                ids = [variant_ids[i] for i in batch.index.tolist()]
+                x = normalise(batch.tiles.to(dev, non_blocking=True), cfg)
+                try:
+                    out = forward(x)
+                except ModelError:
+                    raise
+                except Exception as exc:
+                    msg = (
+                        f"model {model.name!r} raised {type(exc).__name__}: {exc} on a batch of "
+                        f"{n} images (variant ids: {_ids(ids)}); expected input "
+                        f"[{len(x)}, 3, {cfg.input_size[0]}, {cfg.input_size[1]}] float "
+                        f"-> scores [{len(x)}, {n_classes}]"
+                    )
+                    raise ModelError(msg) from exc
+                _check_output(out, len(x), n_classes, model, ids)
+                counts = batch.counts.to(out.device)
+                if cfg.fit == "tile" and int(counts.max()) > 1:
+                    owner = torch.repeat_interleave(torch.arange(n, device=out.device), counts)
+                    vals = (
+                        _to_probs(out, cfg.output) if cfg.tile_average == "probabilities" else out
+                    )
+                    summed = torch.zeros((n, out.shape[1]), device=out.device).index_add_(
+                        0, owner, vals
+                    )
+                    mean = summed / counts[:, None].float()
+                    p = mean if cfg.tile_average == "probabilities" else _to_probs(mean, cfg.output)
+                else:
+                    p = _to_probs(out, cfg.output)
+                rows.append(batch.index.numpy())
+                probs.append(p.cpu().numpy().astype(np.float32))
+                tiles_per.append(batch.counts.numpy())
+            done += n + len(batch.errors)
+            bar.update(n + len(batch.errors))
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - t0
+    n_ok = int(sum(len(r) for r in rows))
+    return RunOutput(
+        rows=np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64),
+        probs=np.concatenate(probs) if probs else np.zeros((0, n_classes), dtype=np.float32),
+        n_tiles=np.concatenate(tiles_per) if tiles_per else np.zeros(0, dtype=np.int64),
+        errors=errors,
+        seconds=seconds,
+        images_per_s=n_ok / seconds if seconds > 0 else float("nan"),
+        device=str(dev),
+        batch_size=batch_size,
+        final_forward_batch=forward.chunk or batch_size,
+        amp=amp,
+        workers=workers,
+    )
