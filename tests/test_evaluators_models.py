@@ -191,3 +191,12 @@ def test_bad_override_names_field_and_allowed(override, message):
 def test_set_option_syntax_error():
     with pytest.raises(ConfigError, match="expected KEY=VALUE"):
         parse_set_options(["fit"])
+
+
+def test_channels_last_matches_within_float_tolerance(manifest, python_probs, tmp_path):
+    model = load_model("_evalfix:tiny_net_factory")
+    res = evaluate(manifest, model, tmp_path / "r", device="cpu", workers=0, n_boot=0,
+                   progress=False, channels_last=True)  # fmt: skip
+    p = res.predictions.sort_values("variant_id")
+    np.testing.assert_allclose(np.stack(p["probs"].to_numpy()), python_probs[1], atol=1e-5)
+    assert res.run["config"]["channels_last"] is True
