@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from . import clean, crop, double_jpeg, jpeg  # noqa: F401  (registration side effects)
+from . import (  # noqa: F401  (registration side effects)
+    clean,
+    codec,
+    crop,
+    double_jpeg,
+    gamma,
+    jpeg,
+    resize,
+)
 from ._base import AXES, AxisDef, Level, PlanContext, register_axis
 
 __all__ = ["AXES", "AxisDef", "Level", "PlanContext", "register_axis"]

@@ -5,7 +5,15 @@ Importing this package registers every built-in op in ``OPS``.
 
 from __future__ import annotations
 
-from . import crop, jpeg, png  # noqa: F401  (registration side effects)
+from . import (  # noqa: F401  (registration side effects)
+    center_crop,
+    codec,
+    crop,
+    gamma,
+    jpeg,
+    png,
+    resize,
+)
 from ._base import OPS, ImageState, OpDef, Step, canonical_chain, make_step, register_op, run_chain
 
 __all__ = [

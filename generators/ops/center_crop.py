@@ -1,0 +1,66 @@
+"""Centre crop to a fixed size: ``top = (h - height) // 2``, ``left = (w - width) // 2``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._errors import OpError
+from .._schema import spec
+from ._base import ImageState, OpDef, register_op
+from .crop import shift_grid
+
+__all__ = ["CenterCropParams", "center_crop_numpy", "center_offsets"]
+
+
+@dataclass(frozen=True)
+class CenterCropParams:
+    height: int = field(metadata=spec(lo=1))
+    width: int = field(metadata=spec(lo=1))
+
+    def __post_init__(self) -> None:
+        for name in ("height", "width"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise OpError(f"{name}: must be an integer >= 1, got {v!r}")
+
+
+def center_offsets(h: int, w: int, p: CenterCropParams) -> tuple[int, int]:
+    """(top, left) of the centre crop; an odd margin leaves the extra row/column at the bottom/right."""
+    if p.height > h or p.width > w:
+        raise OpError(
+            f"center_crop {p.height}x{p.width} does not fit an image of {h}x{w}; "
+            f"use sources at least that large"
+        )
+    return (h - p.height) // 2, (w - p.width) // 2
+
+
+def center_crop_numpy(img: np.ndarray, p: CenterCropParams) -> np.ndarray:
+    top, left = center_offsets(img.shape[0], img.shape[1], p)
+    return img[top : top + p.height, left : left + p.width]
+
+
+def _apply_center_crop(state: ImageState, p: CenterCropParams, backend: str) -> ImageState:
+    img = state.require_pixels("center_crop")
+    top, left = center_offsets(img.shape[0], img.shape[1], p)
+    region = None if state.region is None else (state.region[0] + top, state.region[1] + left)
+    return state.replace(
+        pixels=img[top : top + p.height, left : left + p.width],
+        data=None,
+        fmt=None,
+        grids=shift_grid(state.grids, top, left),
+        region=region,
+        lossless_pixels=False,
+    )
+
+
+register_op(
+    OpDef(
+        "center_crop",
+        CenterCropParams,
+        ("numpy",),
+        _apply_center_crop,
+        doc="centre crop to height x width (top = (h - height) // 2, left = (w - width) // 2)",
+    )
+)

@@ -1,0 +1,337 @@
+"""JPEG by a named implementation: libjpeg-turbo as bundled by Pillow and OpenCV, and IJG
+libjpeg 6b..9f, libjpeg-turbo 1.2..2.1 and mozjpeg through the ``jpeglib`` package (optional
+extra ``codecs``), with the decoder's IDCT method and fancy upsampling as parameters.
+
+The same quality written or read by different libjpeg builds gives different bytes and pixels
+(Benes, Hofer, Boehme, "Know your library", IH&MMSec 2022); forensic models see the difference.
+Each step records the implementation (the libjpeg build) and ``version`` (the Python wrapper
+that called it: Pillow, OpenCV or jpeglib).
+
+``jpeglib`` is file based and keeps the selected libjpeg build in process-global state: every
+call here selects its build explicitly, so steps never depend on what ran before.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._errors import ConfigError, OpError
+from .._schema import spec
+from ._base import ImageState, OpDef, register_op
+from .jpeg import SUBSAMPLINGS, JpegParams, decode_opencv, decode_pillow, jpeg_opencv, jpeg_pillow
+
+__all__ = [
+    "JpegCodecParams",
+    "JpegDecodeParams",
+    "JPEGLIB_IMPLEMENTATIONS",
+    "DCT_METHODS",
+    "bundled_implementation",
+    "wrapper_version",
+    "jpeglib_available",
+    "require_jpeglib",
+    "jpeg_codec_pillow",
+    "jpeg_codec_opencv",
+    "jpeg_codec_jpeglib",
+    "jpeg_decode_pillow",
+    "jpeg_decode_opencv",
+    "jpeg_decode_jpeglib",
+]
+
+DCT_METHODS = ("islow", "ifast", "float")
+
+
+def _jpeglib_names() -> dict[str, str]:
+    """Our implementation names -> jpeglib's version tokens (every build jpeglib 1.x ships)."""
+    names = {f"libjpeg-{v}": v for v in ("6b", "7", "8", "8a", "8b", "8c", "8d")}
+    names.update({f"libjpeg-{v}": v for v in ("9", "9a", "9b", "9c", "9d", "9e", "9f")})
+    for tok in ("120", "130", "140", "150", "200", "210"):
+        names[f"libjpeg-turbo-{tok[0]}.{tok[1]}.{tok[2]}"] = f"turbo{tok}"
+    for tok in ("101", "201", "300", "403"):
+        names[f"mozjpeg-{tok[0]}.{tok[1]}.{tok[2]}"] = f"mozjpeg{tok}"
+    return names
+
+
+JPEGLIB_IMPLEMENTATIONS: dict[str, str] = _jpeglib_names()
+
+
+def jpeglib_available() -> bool:
+    try:
+        import jpeglib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def require_jpeglib(what: str) -> None:
+    if not jpeglib_available():
+        raise ConfigError(
+            f"{what} needs the optional package 'jpeglib' (IJG libjpeg / mozjpeg builds); "
+            f"install it with: pip install 'degradebench[codecs]'"
+        )
+
+
+@functools.lru_cache(maxsize=2)
+def bundled_implementation(backend: str) -> str:
+    """The libjpeg build inside Pillow or OpenCV, e.g. ``libjpeg-turbo-3.2.0``."""
+    if backend == "pillow":
+        from PIL import features
+
+        v = features.version("libjpeg_turbo")
+        if v:
+            return f"libjpeg-turbo-{v}"
+        return f"libjpeg-{features.version('jpg') or 'unknown'}"
+    if backend == "opencv":
+        import cv2
+
+        for line in cv2.getBuildInformation().splitlines():
+            if line.strip().startswith("JPEG:"):
+                text = line.split(":", 1)[1]
+                m = re.search(r"ver\s*([0-9][0-9.]*[0-9a-z]?)", text)
+                kind = "libjpeg-turbo" if "turbo" in text else "libjpeg"
+                return f"{kind}-{m.group(1) if m else 'unknown'}"
+        return "unknown"
+    raise ConfigError(f"backend: {backend!r} bundles no libjpeg; use pillow or opencv")
+
+
+def wrapper_version(backend: str) -> str:
+    if backend == "pillow":
+        import PIL
+
+        return PIL.__version__
+    if backend == "opencv":
+        import cv2
+
+        return cv2.__version__
+    if backend == "jpeglib":
+        require_jpeglib("backend 'jpeglib'")
+        import jpeglib
+
+        return jpeglib.__version__
+    raise ConfigError(f"backend: must be pillow, opencv or jpeglib, got {backend!r}")
+
+
+def _check_implementation(backend: str, implementation: str) -> None:
+    if backend == "jpeglib":
+        if implementation not in JPEGLIB_IMPLEMENTATIONS:
+            raise OpError(
+                f"implementation: jpeglib has {', '.join(JPEGLIB_IMPLEMENTATIONS)}; "
+                f"got {implementation!r}"
+            )
+        return
+    bundled = bundled_implementation(backend)
+    if implementation != bundled:
+        raise OpError(
+            f"implementation: {backend} bundles {bundled}, the step asks for {implementation!r}"
+        )
+
+
+def _check_version(backend: str, version: str | None) -> None:
+    installed = wrapper_version(backend)
+    if version is not None and version != installed:
+        raise OpError(
+            f"version: the chain was planned with {backend} {version} but {installed} is "
+            f"installed; its output would not be what the manifest says"
+        )
+
+
+@dataclass(frozen=True)
+class JpegCodecParams:
+    """A JPEG encode by ``implementation`` (see JPEGLIB_IMPLEMENTATIONS, or the libjpeg-turbo
+    bundled in Pillow/OpenCV). mozjpeg through jpeglib always writes progressive, optimised
+    files with its own (non-IJG) tables, so it needs ``progressive`` and ``optimize`` true."""
+
+    quality: int = field(metadata=spec(lo=1, hi=100))
+    implementation: str
+    subsampling: str = field(default="4:2:0", metadata=spec(choices=SUBSAMPLINGS))
+    optimize: bool = False
+    progressive: bool = False
+    dct: str = field(default="islow", metadata=spec(choices=DCT_METHODS))
+    version: str | None = None  # the wrapper's version (Pillow, OpenCV or jpeglib)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.quality, bool) or not isinstance(self.quality, int):
+            raise OpError(f"quality: must be an integer 1..100, got {self.quality!r}")
+        if not 1 <= self.quality <= 100:
+            raise OpError(f"quality: must be an integer 1..100, got {self.quality!r}")
+        if self.subsampling not in SUBSAMPLINGS:
+            raise OpError(
+                f"subsampling: must be one of {', '.join(SUBSAMPLINGS)}, got {self.subsampling!r}"
+            )
+        if self.dct not in DCT_METHODS:
+            raise OpError(f"dct: must be one of {', '.join(DCT_METHODS)}, got {self.dct!r}")
+        if self.is_mozjpeg and not (self.progressive and self.optimize):
+            raise OpError(
+                "progressive/optimize: mozjpeg (through jpeglib) always writes progressive, "
+                "optimised files; set both true"
+            )
+
+    @property
+    def is_mozjpeg(self) -> bool:
+        return self.implementation.startswith("mozjpeg")
+
+
+def _jpeglib_select(implementation: str):  # noqa: ANN202 - the jpeglib module
+    require_jpeglib(f"implementation {implementation!r}")
+    import jpeglib
+
+    jpeglib.version.set(JPEGLIB_IMPLEMENTATIONS[implementation])
+    return jpeglib
+
+
+def _jpeglib_dct(jpeglib, name: str):  # noqa: ANN001, ANN202
+    return {"islow": jpeglib.JDCT_ISLOW, "ifast": jpeglib.JDCT_IFAST, "float": jpeglib.JDCT_FLOAT}[
+        name
+    ]
+
+
+def jpeg_codec_pillow(img: np.ndarray, p: JpegCodecParams) -> bytes:
+    if p.dct != "islow":
+        raise OpError(f"dct: Pillow always encodes with the islow DCT, got {p.dct!r}")
+    return jpeg_pillow(img, JpegParams(p.quality, p.subsampling, p.optimize, p.progressive))
+
+
+def jpeg_codec_opencv(img: np.ndarray, p: JpegCodecParams) -> bytes:
+    if p.dct != "islow":
+        raise OpError(f"dct: OpenCV always encodes with the islow DCT, got {p.dct!r}")
+    return jpeg_opencv(img, JpegParams(p.quality, p.subsampling, p.optimize, p.progressive))
+
+
+def jpeg_codec_jpeglib(img: np.ndarray, p: JpegCodecParams) -> bytes:
+    """``jpeglib.from_spatial(img).write_spatial(path, qt=quality, dct_method=..., flags=...)``
+    with the sampling factors of ``subsampling`` and the selected libjpeg build."""
+    jpeglib = _jpeglib_select(p.implementation)
+    arr = np.ascontiguousarray(img if img.ndim == 3 else img[..., None])
+    im = jpeglib.from_spatial(arr)
+    if arr.shape[2] == 3:
+        im.samp_factor = jpeglib.Jab_to_factors([int(c) for c in p.subsampling.split(":")])
+    flags = [
+        ("+" if p.optimize else "-") + "OPTIMIZE_CODING",
+        ("+" if p.progressive else "-") + "PROGRESSIVE_MODE",
+    ]
+    with tempfile.TemporaryDirectory(prefix="degradebench-jpeglib-") as tmp:
+        path = os.path.join(tmp, "out.jpg")
+        im.write_spatial(path, qt=p.quality, dct_method=_jpeglib_dct(jpeglib, p.dct), flags=flags)
+        with open(path, "rb") as fh:
+            return fh.read()
+
+
+_ENCODERS = {
+    "pillow": jpeg_codec_pillow,
+    "opencv": jpeg_codec_opencv,
+    "jpeglib": jpeg_codec_jpeglib,
+}
+
+
+def _apply_codec(state: ImageState, p: JpegCodecParams, backend: str) -> ImageState:
+    img = state.require_pixels("jpeg_codec")
+    _check_implementation(backend, p.implementation)
+    _check_version(backend, p.version)
+    data = _ENCODERS[backend](img, p)
+    return state.replace(
+        pixels=None,
+        data=data,
+        fmt="jpeg",
+        passes=state.passes + 1,
+        jpeg_quality=None if p.is_mozjpeg else p.quality,  # mozjpeg's tables are not IJG-scaled
+        lossless_pixels=False,
+    )
+
+
+register_op(
+    OpDef(
+        "jpeg_codec",
+        JpegCodecParams,
+        ("pillow", "opencv", "jpeglib"),
+        _apply_codec,
+        encoder="jpeg",
+        doc="JPEG encode by a named libjpeg implementation (libjpeg-turbo, IJG libjpeg, mozjpeg)",
+    )
+)
+
+
+@dataclass(frozen=True)
+class JpegDecodeParams:
+    """A JPEG decode by ``implementation`` with the IDCT method and fancy (smooth) chroma
+    upsampling as parameters. Pillow and OpenCV decode with islow and fancy upsampling only."""
+
+    implementation: str
+    idct: str = field(default="islow", metadata=spec(choices=DCT_METHODS))
+    fancy_upsampling: bool = True
+    version: str | None = None  # the wrapper's version (Pillow, OpenCV or jpeglib)
+
+    def __post_init__(self) -> None:
+        if self.idct not in DCT_METHODS:
+            raise OpError(f"idct: must be one of {', '.join(DCT_METHODS)}, got {self.idct!r}")
+
+
+def _fixed_decoder(backend: str, p: JpegDecodeParams) -> None:
+    if p.idct != "islow" or not p.fancy_upsampling:
+        raise OpError(
+            f"{backend} decodes with idct islow and fancy upsampling only; use backend jpeglib "
+            f"for idct={p.idct} fancy_upsampling={str(p.fancy_upsampling).lower()}"
+        )
+
+
+def jpeg_decode_pillow(data: bytes, p: JpegDecodeParams) -> np.ndarray:
+    _fixed_decoder("pillow", p)
+    return decode_pillow(data)
+
+
+def jpeg_decode_opencv(data: bytes, p: JpegDecodeParams) -> np.ndarray:
+    _fixed_decoder("opencv", p)
+    return decode_opencv(data)
+
+
+def jpeg_decode_jpeglib(data: bytes, p: JpegDecodeParams) -> np.ndarray:
+    """``jpeglib.read_spatial(path, dct_method=..., flags=['+/-DO_FANCY_UPSAMPLING']).spatial``."""
+    jpeglib = _jpeglib_select(p.implementation)
+    flags = [("+" if p.fancy_upsampling else "-") + "DO_FANCY_UPSAMPLING"]
+    with tempfile.TemporaryDirectory(prefix="degradebench-jpeglib-") as tmp:
+        path = os.path.join(tmp, "in.jpg")
+        with open(path, "wb") as fh:
+            fh.write(data)
+        im = jpeglib.read_spatial(path, dct_method=_jpeglib_dct(jpeglib, p.idct), flags=flags)
+        arr = np.array(im.spatial, dtype=np.uint8)
+    return arr[..., 0] if arr.ndim == 3 and arr.shape[2] == 1 else arr
+
+
+_DECODERS = {
+    "pillow": jpeg_decode_pillow,
+    "opencv": jpeg_decode_opencv,
+    "jpeglib": jpeg_decode_jpeglib,
+}
+
+
+def _apply_decode(state: ImageState, p: JpegDecodeParams, backend: str) -> ImageState:
+    if state.data is None or state.fmt != "jpeg":
+        raise OpError(
+            f"op 'jpeg_decode' needs JPEG bytes: put it after a JPEG encoder step, "
+            f"got {state.fmt or 'pixels'}"
+        )
+    _check_implementation(backend, p.implementation)
+    _check_version(backend, p.version)
+    pixels = _DECODERS[backend](state.data, p)
+    return state.replace(
+        pixels=pixels,
+        data=None,
+        fmt=None,
+        grids=state.grids + ((0, 0),),
+        lossless_pixels=False,
+    )
+
+
+register_op(
+    OpDef(
+        "jpeg_decode",
+        JpegDecodeParams,
+        ("pillow", "opencv", "jpeglib"),
+        _apply_decode,
+        doc="JPEG decode by a named implementation with IDCT method and fancy upsampling",
+    )
+)
