@@ -16,6 +16,7 @@ __all__ = ["main", "build_parser"]
 _COMMANDS = (
     "_cmd_generate",
     "_cmd_verify",
+    "_cmd_agreement",
     "_cmd_evaluate",
     "_cmd_report",
     "_cmd_demo",
