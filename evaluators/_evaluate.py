@@ -299,6 +299,13 @@ def evaluate(
                 f"--folds {fold_list}: no variants in those folds; manifest has {have}"
             )
     df = df.reset_index(drop=True)
+    unknown = sorted({str(v) for v in df["label"].dropna()} - set(classes))
+    if unknown and model.input_config.classes is not None:
+        print(
+            f"degradebench evaluate: labels {unknown[:10]} are not among the model's classes "
+            f"{classes[:10]}; their variants get no accuracy (flip rate and drift still count)",
+            file=sys.stderr,
+        )
     if not classes:
         raise ConfigError(
             "the manifest has no labels and the model's input config lists no classes"

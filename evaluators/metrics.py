@@ -234,6 +234,12 @@ def severity_order(pred_axis: pd.DataFrame, key: str = "level") -> list[str]:
         firsts = lv.groupby(pred_axis[key], sort=False).first()
         if firsts.notna().all():
             return sorted(natural, key=lambda g: (firsts[g], pos[g]))
+    if "axis_params" in pred_axis:
+        # Categorical levels: those that keep more properties (boolean parameters that are
+        # true, e.g. a crop's grid_kept / cfa_phase_kept) count as milder.
+        kept = _bool_params(pred_axis["axis_params"]).sum(axis=1)
+        n_true = kept.groupby(pred_axis[key].to_numpy(), sort=False).first()
+        return sorted(natural, key=lambda g: (-n_true.get(g, 0), pos[g]))
     return natural
 
 
@@ -314,6 +320,7 @@ class AxisPoints:
     order: list[str]  # points, mild -> severe
     x: dict[str, float]  # point -> x position (NaN when categorical)
     series: pd.Series  # series label per row ("all" when there is one)
+    groups: pd.Series  # combination of the varying boolean parameters per row, or "all"
     x_name: str | None = None
 
 
@@ -330,19 +337,37 @@ def _bool_params(axis_params: pd.Series) -> pd.DataFrame:
     return pd.DataFrame(rows, index=axis_params.index)
 
 
+def _bool_groups(pred_axis: pd.DataFrame) -> pd.Series:
+    if "axis_params" not in pred_axis:
+        return pd.Series("all", index=pred_axis.index)
+    bp = _bool_params(pred_axis["axis_params"])
+    varying = [c for c in bp.columns if bp[c].nunique(dropna=True) > 1]
+    if not varying:
+        return pd.Series("all", index=pred_axis.index)
+    labels = [",".join(f"{k}={r[k]}" for k in varying) for _, r in bp[varying].iterrows()]
+    return pd.Series(labels, index=pred_axis.index, dtype=object)
+
+
 def axis_points(pred_axis: pd.DataFrame) -> AxisPoints:
-    lv = pd.to_numeric(pred_axis["level_value"], errors="coerce") if "level_value" in pred_axis \
-        else pd.Series(np.nan, index=pred_axis.index)  # fmt: skip
+    lv = (
+        pd.to_numeric(pred_axis["level_value"], errors="coerce")
+        if "level_value" in pred_axis
+        else pd.Series(np.nan, index=pred_axis.index)
+    )
     levels = pred_axis["level"].astype(str)
+    groups = _bool_groups(pred_axis)
     shared = lv.notna().all() and levels.nunique() > lv.nunique()
     if not shared:
         x = {lvl: float(v) for lvl, v in lv.groupby(levels, sort=False).first().items()}
         series = pd.Series("all", index=pred_axis.index)
-        return AxisPoints(levels, severity_order(pred_axis, "level"), x, series)
+        return AxisPoints(levels, severity_order(pred_axis, "level"), x, series, groups)
     # Name the point after the parameter that carries level_value (q1 for double JPEG).
     x_name = None
-    params = [json.loads(t) if isinstance(t, str) else {} for t in pred_axis["axis_params"]] \
-        if "axis_params" in pred_axis else []  # fmt: skip
+    params = (
+        [json.loads(t) if isinstance(t, str) else {} for t in pred_axis["axis_params"]]
+        if "axis_params" in pred_axis
+        else []
+    )
     if params:
         keys = set(params[0])
         for d, v in zip(params, lv):
@@ -352,17 +377,7 @@ def axis_points(pred_axis: pd.DataFrame) -> AxisPoints:
     x = {pt: float(v) for pt, v in lv.groupby(point, sort=False).first().items()}
     tmp = pred_axis.assign(_point=point.to_numpy())
     order = severity_order(tmp, "_point")
-    bp = _bool_params(pred_axis["axis_params"]) if "axis_params" in pred_axis else pd.DataFrame()
-    varying = [c for c in bp.columns if bp[c].nunique(dropna=True) > 1]
-    if varying:
-        series = (
-            bp[varying]
-            .apply(lambda r: ",".join(f"{k}={r[k]}" for k in varying), axis=1)
-            .astype(str)
-        )
-    else:
-        series = pd.Series("all", index=pred_axis.index)
-    return AxisPoints(point, order, x, series, x_name)
+    return AxisPoints(point, order, x, groups, groups, x_name)
 
 
 CURVE_COLUMNS = [
@@ -372,6 +387,9 @@ CURVE_COLUMNS = [
 
 def curve_metrics(pred: pd.DataFrame, boot: Bootstrap) -> tuple[pd.DataFrame, dict]:
     """curves.parquet rows: accuracy and flip rate per curve point (and series), with CIs.
+
+    Points have ``rank`` 0.. in severity order; rows with ``point == "all"`` and ``rank == -1``
+    pool the whole axis per combination of its boolean level parameters (``series``).
 
     Returns the frame and ``{(axis, point, series, metric): cell}`` for derived figures.
     """
@@ -398,6 +416,21 @@ def curve_metrics(pred: pd.DataFrame, boot: Bootstrap) -> tuple[pd.DataFrame, di
                     lo, hi = boot.interval(c.reps)
                     rows.append({"model": model, "axis": axis, "point": pt, "x": ap.x[pt],
                                  "rank": rank, "series": ser, "metric": mname, "value": c.value,
+                                 "ci_low": lo, "ci_high": hi, "n": c.n})  # fmt: skip
+        groups = sorted(g for g in pd.unique(ap.groups) if g != "all")
+        if groups:
+            # Pooled over the whole axis, per combination of boolean level parameters (point
+            # "all", rank -1): e.g. crops that keep the CFA phase vs those that move it.
+            for grp in ["all", *groups]:
+                sel = (ap.groups == grp) if grp != "all" else pd.Series(True, index=pa_.index)
+                for mname in names:
+                    c = _cell(METRICS.get(mname), pa_[sel.to_numpy()], boot)
+                    if c.n == 0:
+                        continue
+                    cells[(axis, "all", grp, mname)] = c
+                    lo, hi = boot.interval(c.reps)
+                    rows.append({"model": model, "axis": axis, "point": "all", "x": math.nan,
+                                 "rank": -1, "series": grp, "metric": mname, "value": c.value,
                                  "ci_low": lo, "ci_high": hi, "n": c.n})  # fmt: skip
     out = pd.DataFrame(rows, columns=CURVE_COLUMNS)
     return out.astype({"x": "float64", "value": "float64", "ci_low": "float64",
@@ -434,15 +467,17 @@ def axis_summary(
     - ``max_accuracy_drop``: clean accuracy minus the worst point's.
     - ``ce`` / ``relative_ce`` (ImageNet-C style, vs the named baseline) per axis and ``mce`` /
       ``relative_mce`` over axes (axis ``*``), when ``baseline = (name, summary, curves)``.
-    - ``spcup2018_score`` (axis ``*``) when the suite is ``spcup2018``: 0.7 x accuracy on the
-      clean (unaltered) variants + 0.3 x accuracy on all the others (manipulated).
+    - ``spcup2018_score`` (axis ``*``) when the suite is ``spcup2018`` (or a variant of it such
+      as ``spcup2018-pillow``): 0.7 x accuracy on the clean (unaltered) variants + 0.3 x
+      accuracy on all the others (manipulated).
     """
     model = str(pred["model"].iloc[0])
     rows: list[dict] = []
     clean_acc = level_cells.get((CLEAN, CLEAN, "accuracy"))
     ces, rces = [], []
     empty = np.zeros(0)
-    for axis, ca in curves[curves["series"] == "all"].groupby("axis", sort=False):
+    on_curve = (curves["series"] == "all") & (curves["rank"] >= 0)
+    for axis, ca in curves[on_curve].groupby("axis", sort=False):
         order = list(ca.sort_values("rank")["point"].drop_duplicates())
         xs = ca.drop_duplicates("point").set_index("point")["x"]
         x = np.array([xs[p] for p in order], dtype=float)
@@ -533,7 +568,8 @@ def axis_summary(
                     detail={"axes": len(rces)},
                 )
             )
-    if suite == "spcup2018" and "correct" in pred and pred["correct"].notna().any():
+    labelled = "correct" in pred and pred["correct"].notna().any()
+    if suite and suite.startswith("spcup2018") and labelled:
         acc = METRICS.get("accuracy")
         is_clean = ((pred["axis"] == CLEAN) & (pred["level"] == CLEAN)).to_numpy()
         cu = _cell(acc, pred[is_clean], boot)

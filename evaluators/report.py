@@ -156,7 +156,37 @@ def _curve_rows(m: _Model, axis: str, metric: str, series: str = "all") -> pd.Da
     if c.empty:
         return c
     sel = (c["axis"] == axis) & (c["metric"] == metric) & (c["series"] == series)
-    return c[sel].sort_values("rank")
+    return c[sel & (c["rank"] >= 0)].sort_values("rank")
+
+
+def _group_table(models: list[_Model], axis: str) -> tuple[list[str], list[list[str]]] | None:
+    """Pooled over the axis per combination of boolean level parameters (curves' point "all")."""
+    groups: list[str] = []
+    for m in models:
+        c = m.curves
+        if not c.empty:
+            sel = (c["axis"] == axis) & (c["rank"] == -1)
+            groups += [g for g in pd.unique(c.loc[sel, "series"]) if g not in groups]
+    if not groups:
+        return None
+    groups = ["all"] + sorted(g for g in groups if g != "all")
+    header = ["levels with"]
+    for m in models:
+        header += [f"{m.name} accuracy % [95% CI]", f"{m.name} flip %", f"{m.name} n"]
+    rows = []
+    for g in groups:
+        row = ["all levels" if g == "all" else g.replace(",", ", ")]
+        for m in models:
+            c = m.curves
+            base = c[(c["axis"] == axis) & (c["rank"] == -1) & (c["series"] == g)]
+            acc = base[base["metric"] == "accuracy"]
+            flip = base[base["metric"] == "flip_rate"]
+            row.append("–" if acc.empty else _fmt_ci(*acc.iloc[0][["value", "ci_low", "ci_high"]]))
+            row.append("–" if flip.empty else _fmt(flip.iloc[0]["value"]))
+            n = acc if not acc.empty else flip
+            row.append("–" if n.empty else str(int(n.iloc[0]["n"])))
+        rows.append(row)
+    return header, rows
 
 
 def _points(models: list[_Model], axis: str) -> tuple[list[str], np.ndarray]:
@@ -167,7 +197,7 @@ def _points(models: list[_Model], axis: str) -> tuple[list[str], np.ndarray]:
         c = m.curves
         if c.empty:
             continue
-        c = c[c["axis"] == axis].sort_values("rank")
+        c = c[(c["axis"] == axis) & (c["rank"] >= 0)].sort_values("rank")
         for pt, x in zip(c["point"], c["x"]):
             if pt not in xs:
                 order.append(pt)
@@ -180,7 +210,8 @@ def _series(models: list[_Model], axis: str) -> list[str]:
     for m in models:
         c = m.curves
         if not c.empty:
-            out += [s for s in pd.unique(c.loc[c["axis"] == axis, "series"]) if s not in out]
+            sel = (c["axis"] == axis) & (c["rank"] >= 0)
+            out += [s for s in pd.unique(c.loc[sel, "series"]) if s not in out]
     return ["all"] + sorted(s for s in out if s != "all")
 
 
@@ -534,6 +565,11 @@ def write_report(
         h, rows = _axis_table(models, axis)
         md += [_md_table(h, rows), ""]
         hb += [_html_table(h, rows)]
+        grouped = _group_table(models, axis)
+        if grouped:
+            note = f"{axis}, pooled over its levels by their boolean parameters:"
+            md += [note, "", _md_table(*grouped), ""]
+            hb += [f"<p>{html.escape(note)}</p>", _html_table(*grouped)]
         level_rows_tex += [[axis, *r] for r in rows]
     if axes:
         h, _ = _axis_table(models, axes[0])

@@ -1,0 +1,91 @@
+"""The evaluators on the real generator's output, on CUDA when present, and the demo end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from _evalfix import TinyNet
+from degradebench.evaluators import evaluate, model_from_module, write_report
+
+CFG = {"input_size": [32, 32], "fit": "tile", "max_tiles": 4}
+
+
+@pytest.fixture()
+def generated(tiny_config, tmp_path) -> Path:
+    from degradebench.generators import generate
+
+    out = tmp_path / "out"
+    generate(config=tiny_config, dataset="tiny", suite="small", out=out, progress=False)
+    return out
+
+
+def test_evaluates_every_variant_of_a_generated_manifest(generated, tmp_path):
+    from degradebench.generators import read_manifest
+
+    manifest = read_manifest(generated)
+    model = model_from_module(TinyNet(n_classes=2), name="tiny2", input_config=CFG)
+    res = evaluate(generated, model, tmp_path / "r", device="cpu", workers=1, progress=False)
+    p = res.predictions
+    assert set(p["variant_id"]) == set(manifest["variant_id"]) and res.errors.empty
+    assert p["flipped"].notna().all()  # every source has its clean variant
+    assert (p["n_tiles"] <= 4).all() and (p["n_tiles"] >= 1).all()
+    # double JPEG levels sharing QF1 pool into one curve point, split by alignment
+    dj = res.curves[(res.curves["axis"] == "double_jpeg") & (res.curves["metric"] == "accuracy")]
+    on_curve = dj[dj["rank"] >= 0]
+    assert set(on_curve["point"]) == {"q1=60"}
+    assert set(on_curve["series"]) == {"all", "aligned=False", "aligned=True"}
+    n_dj = (manifest["axis"] == "double_jpeg").sum()
+    assert on_curve.loc[on_curve["series"] == "all", "n"].iloc[0] == n_dj
+    # crops: ordered by the properties they keep, and pooled per (CFA phase, JPEG grid) kept
+    crop = res.curves[(res.curves["axis"] == "crop") & (res.curves["metric"] == "accuracy")]
+    assert crop[crop["rank"] >= 0].sort_values("rank")["point"].tolist() == ["0x0", "2x4", "3x5"]
+    pooled = crop[crop["rank"] == -1].set_index("series")["n"]
+    assert pooled["cfa_phase_kept=False,grid_kept=False"] == 6  # 3x5 on each of 6 sources
+    assert pooled["all"] == (manifest["axis"] == "crop").sum()
+    files = write_report([res.out], tmp_path / "report")
+    names = {f.name for f in files.figures}
+    assert {"jpeg.svg", "crop.svg", "crop_heatmap.png", "double_jpeg.svg"} <= names
+
+
+def test_folds_restrict_the_variants(generated, tmp_path):
+    model = model_from_module(TinyNet(n_classes=2), name="tiny2", input_config=CFG)
+    res = evaluate(generated, model, tmp_path / "r", device="cpu", workers=0, folds=[1],
+                   progress=False)  # fmt: skip
+    assert set(res.predictions["fold"]) == {1}
+    run = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert run["config"]["folds"] == [1]
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_matches_cpu_and_amp_runs(generated, tmp_path):
+    net = TinyNet(n_classes=2)
+    cpu = evaluate(generated, model_from_module(net, name="t", input_config=CFG), tmp_path / "c",
+                   device="cpu", workers=1, progress=False, n_boot=0)  # fmt: skip
+    gpu = evaluate(generated, model_from_module(net, name="t", input_config=CFG), tmp_path / "g",
+                   device="cuda", workers=1, progress=False, n_boot=0)  # fmt: skip
+    assert gpu.run["config"]["resolved_device"].startswith("cuda")
+    np.testing.assert_allclose(
+        np.stack(gpu.predictions["probs"]), np.stack(cpu.predictions["probs"]), atol=1e-4
+    )
+    amp = evaluate(generated, model_from_module(net, name="t", input_config=CFG), tmp_path / "a",
+                   device="cuda", amp=True, workers=1, progress=False, n_boot=0)  # fmt: skip
+    assert (amp.predictions["pred"] == gpu.predictions["pred"]).mean() > 0.9
+
+
+@pytest.mark.slow
+def test_demo_end_to_end(tmp_path, request):
+    if not request.config.getoption("--runslow", default=False):
+        pytest.skip("slow: the full demo (minutes); run with --runslow")
+    from degradebench._cmd_demo import run_demo
+
+    r = run_demo(tmp_path / "demo", progress=False)
+    assert r["report"].exists()
+    assert r["headline"]["clean_accuracy"] >= 0.9
+    html = r["report"].read_text()
+    for axis in ("jpeg", "double_jpeg", "crop"):
+        assert f"Axis <code>{axis}</code>" in html
