@@ -64,6 +64,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="only the first N sources of each label (sorted by path)",
     )
     p.add_argument("--folds", metavar="LIST", help="only sources in these folds, e.g. 0 or 0,1")
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDR",
+        help="run on a Dask cluster: tcp://host:port (workers must share OUT's file system) "
+        "or local:N (a LocalCluster of N processes on this machine)",
+    )
     p.add_argument("--no-psnr", action="store_true", help="skip the PSNR column (faster)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -81,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         limit=args.limit,
         folds=parse_folds(args.folds),
         psnr=not args.no_psnr,
+        scheduler=args.scheduler,
         progress=not args.quiet,
     )
     print(f"degradebench generate: {summary.line()}", file=sys.stderr)

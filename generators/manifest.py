@@ -70,6 +70,10 @@ MANIFEST_SCHEMA = pa.schema(
         ("prior_grid", pa.list_(pa.list_(pa.int64()))),
         # fidelity
         ("psnr", pa.float64()),
+        # metadata: the source's camera as its EXIF claims it; whether the output kept any metadata
+        ("source_exif_make", pa.string()),
+        ("source_exif_model", pa.string()),
+        ("metadata_survived", pa.bool_()),
     ]
 )
 

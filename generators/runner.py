@@ -182,11 +182,9 @@ def _cache_dir() -> Path:
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    diff = a.astype(np.int16) - b.astype(np.int16)
-    mse = (
-        float(np.einsum("...,...->", diff, diff, dtype=np.int64)) / diff.size if diff.size else 0.0
-    )
-    return float("inf") if mse == 0 else 10.0 * np.log10(255.0 * 255.0 / mse)
+    diff = (a.astype(np.int16) - b.astype(np.int16)).ravel()
+    mse = float(np.dot(diff.astype(np.int64), diff)) / diff.size if diff.size else 0.0
+    return float("inf") if mse == 0 else 10.0 * float(np.log10(255.0 * 255.0 / mse))
 
 
 def _error_row(
@@ -234,10 +232,14 @@ def execute_source(job: SourceJob, out: str, psnr: bool, meta: dict) -> tuple[in
         _write_errors_part(out_dir, job, errors)
         return 0, errors, len(job.plans)
 
+    from .ops.metadata import read_source_metadata
+
+    smeta = read_source_metadata(data)
     base = ImageState(
         pixels=src.pixels,
         grids=(src.jpeg_grid,) if src.jpeg_grid is not None else (),
         passes=1 if src.is_jpeg else 0,
+        meta={"exif": smeta["exif"], "icc": smeta["icc"], "xmp": smeta["xmp"], "keep": ()},
     )
     load_json = json.dumps(src.load_step, sort_keys=True, separators=(",", ":"))
     # Cache chain prefixes that more than one variant shares (e.g. double JPEG's first pass).
@@ -293,7 +295,13 @@ def execute_source(job: SourceJob, out: str, psnr: bool, meta: dict) -> tuple[in
                 "jpeg_passes": final.passes,
                 "prior_grid": [list(g) for g in final.grids],
                 "psnr": None,
+                "source_exif_make": smeta["make"],
+                "source_exif_model": smeta["model"],
+                "metadata_survived": False,
             }
+            if final.meta.get("keep"):  # read back what the file really carries
+                back = read_source_metadata(blob)
+                row["metadata_survived"] = any(back[k] for k in ("exif", "icc", "xmp"))
             if final.fmt == "jpeg":
                 probe = probe_jpeg(blob)
                 tables = [list(t) for t in probe.quant_tables]
@@ -311,7 +319,7 @@ def execute_source(job: SourceJob, out: str, psnr: bool, meta: dict) -> tuple[in
                 if ref.shape == decoded.shape:
                     row["psnr"] = _psnr(decoded, ref)
             rows.append(row)
-        except (OpError, ConfigError, ValueError) as exc:
+        except (OpError, ConfigError, SourceError) as exc:
             errors.append(_error_row(job, "variant", exc, variant=f"{plan.axis}/{plan.level}"))
     # Errors first, then the manifest part: the part's presence is what marks the source done.
     if errors:
@@ -401,6 +409,7 @@ def generate(
     psnr: bool = True,
     progress: bool = True,
     backend: str = "loky",
+    scheduler: str | None = None,
 ) -> GenerateSummary:
     """Generate ``suite`` on ``dataset`` into ``out`` (resumable; see module docstring)."""
     t0 = time.perf_counter()
@@ -440,7 +449,7 @@ def generate(
         jobs_list, skipped = _plan_all(refs, suite_spec, name, out_dir, progress)
         summary.sources = len(refs)
         summary.sources_skipped = skipped
-        _run_jobs(jobs_list, out_dir, psnr, meta, jobs, backend, progress, summary)
+        _run_jobs(scheduler, jobs_list, out_dir, psnr, meta, jobs, backend, progress, summary)
         _consolidate_errors(out_dir)
     summary.seconds = time.perf_counter() - t0
     return summary
@@ -486,6 +495,7 @@ def _failed_source(err_part: Path) -> bool:
 
 
 def _run_jobs(
+    scheduler: str | None,
     jobs_list: list[SourceJob],
     out_dir: Path,
     psnr: bool,
@@ -508,7 +518,9 @@ def _run_jobs(
     )
     done_sources = 0
     try:
-        if jobs == 1 or len(jobs_list) <= 1:
+        if scheduler is not None:
+            results = _dask_results(scheduler, jobs_list, str(out_dir.resolve()), psnr, meta)
+        elif jobs == 1 or len(jobs_list) <= 1:
             results = (execute_source(j, str(out_dir), psnr, meta) for j in jobs_list)
         else:
             from joblib import Parallel, delayed
@@ -526,3 +538,44 @@ def _run_jobs(
             bar.set_postfix_str(f"{done_sources}/{len(jobs_list)} src", refresh=False)
     finally:
         bar.close()
+
+
+def _dask_results(scheduler: str, jobs_list: list[SourceJob], out: str, psnr: bool, meta: dict):
+    """Run sources on a Dask cluster: ``tcp://host:port`` (an existing scheduler) or ``local:N``
+    (a LocalCluster of N single-threaded worker processes on loopback). Every worker writes to
+    ``out``, which must be the same folder on all of them (a shared file system)."""
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise ConfigError(
+            "--scheduler: needs dask.distributed; install it with: pip install 'degradebench[dask]'"
+        ) from None
+    cluster = None
+    if scheduler.startswith("local:"):
+        n = scheduler.partition(":")[2]
+        if not n.isdigit() or int(n) < 1:
+            raise ConfigError(f"--scheduler: 'local:N' needs N >= 1 workers, got {scheduler!r}")
+        cluster = LocalCluster(
+            n_workers=int(n),
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=40,
+        )
+        client = Client(cluster)
+    elif scheduler.startswith(("tcp://", "tls://", "inproc://")):
+        try:
+            client = Client(scheduler, timeout="30s")
+        except OSError as exc:
+            raise DegradebenchError(f"--scheduler: cannot reach {scheduler}: {exc}") from None
+    else:
+        raise ConfigError(f"--scheduler: expected tcp://host:port or local:N, got {scheduler!r}")
+    try:
+        futures = client.map(execute_source, jobs_list, out=out, psnr=psnr, meta=meta, pure=False)
+        for fut in as_completed(futures):
+            yield fut.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

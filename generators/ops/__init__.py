@@ -11,6 +11,7 @@ from . import (  # noqa: F401  (registration side effects)
     crop,
     gamma,
     jpeg,
+    metadata,
     png,
     resize,
 )

@@ -12,6 +12,7 @@ from PIL import Image
 from .._errors import OpError
 from .._schema import spec
 from ._base import ImageState, OpDef, register_op
+from .metadata import encoder_metadata_kwargs
 
 __all__ = [
     "JpegParams",
@@ -84,7 +85,7 @@ _JPEG_KERNELS = {"pillow": jpeg_pillow, "opencv": jpeg_opencv}
 
 def _apply_jpeg(state: ImageState, p: JpegParams, backend: str) -> ImageState:
     img = state.require_pixels("jpeg")
-    data = _JPEG_KERNELS[backend](img, p)
+    data = _JPEG_KERNELS[backend](img, p, **encoder_metadata_kwargs(state, backend, "jpeg"))
     return state.replace(
         pixels=None,
         data=data,

@@ -12,6 +12,7 @@ from PIL import Image
 from .._errors import OpError
 from .._schema import spec
 from ._base import ImageState, OpDef, register_op
+from .metadata import encoder_metadata_kwargs
 
 __all__ = ["PngParams", "png_pillow", "png_opencv"]
 
@@ -26,9 +27,9 @@ class PngParams:
             raise OpError(f"compress_level: must be an integer 0..9, got {self.compress_level!r}")
 
 
-def png_pillow(img: np.ndarray, p: PngParams) -> bytes:
+def png_pillow(img: np.ndarray, p: PngParams, **metadata: bytes) -> bytes:
     buf = io.BytesIO()
-    Image.fromarray(img).save(buf, "PNG", compress_level=p.compress_level)
+    Image.fromarray(img).save(buf, "PNG", compress_level=p.compress_level, **metadata)
     return buf.getvalue()
 
 
@@ -45,7 +46,8 @@ _KERNELS = {"pillow": png_pillow, "opencv": png_opencv}
 
 def _apply_png(state: ImageState, p: PngParams, backend: str) -> ImageState:
     img = state.require_pixels("png")
-    return state.replace(data=_KERNELS[backend](img, p), fmt="png", lossless_pixels=True)
+    data = _KERNELS[backend](img, p, **encoder_metadata_kwargs(state, backend, "png"))
+    return state.replace(data=data, fmt="png", lossless_pixels=True)
 
 
 register_op(
