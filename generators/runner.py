@@ -250,6 +250,8 @@ def execute_source(job: SourceJob, out: str, psnr: bool, meta: dict) -> tuple[in
     cache: dict[tuple[Step, ...], ImageState] = {}
 
     rows = []
+    out_str = os.fspath(out_dir)
+    made_dirs: set[str] = set()
     for plan in job.plans:
         try:
             state, k = base, 0
@@ -266,7 +268,13 @@ def execute_source(job: SourceJob, out: str, psnr: bool, meta: dict) -> tuple[in
             pixels_in = before.require_pixels(plan.chain[-1].op)
             height, width = pixels_in.shape[:2]
             blob = final.data
-            mf.atomic_write_bytes(mf.safe_join(out_dir, plan.path), blob)
+            # Paths are built by the planner from slugs (no '..', relative): no realpath per file.
+            target = os.path.join(out_str, plan.path)
+            parent = os.path.dirname(target)
+            if parent not in made_dirs:
+                os.makedirs(parent, exist_ok=True)
+                made_dirs.add(parent)
+            mf.atomic_write_bytes(target, blob, make_parent=False)
             row = {
                 "variant_id": plan.variant_id,
                 "source_id": job.source_id,

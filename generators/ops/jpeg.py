@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import weakref
 from dataclasses import dataclass, field
 
 import cv2
@@ -13,6 +14,22 @@ from .._errors import OpError
 from .._schema import spec
 from ._base import ImageState, OpDef, register_op
 from .metadata import encoder_metadata_kwargs
+
+_last_pil: tuple[weakref.ref, Image.Image] | None = None
+
+
+def pil_image(img: np.ndarray) -> Image.Image:
+    """``Image.fromarray`` with a one-entry cache: a ladder encodes the same pixels many times, and
+    the copy into Pillow's memory is 10-20% of a JPEG encode. Safe because ops never mutate
+    arrays (the identity check goes through a weak reference, so a freed array never matches)."""
+    global _last_pil
+    last = _last_pil  # read once: another thread may swap it
+    if last is not None and last[0]() is img:
+        return last[1]
+    im = Image.fromarray(img)
+    _last_pil = (weakref.ref(img), im)
+    return im
+
 
 __all__ = [
     "JpegParams",

@@ -12,6 +12,7 @@ from PIL import Image
 from .._errors import OpError
 from .._schema import spec
 from ._base import ImageState, OpDef, register_op
+from .jpeg import pil_image
 from .metadata import encoder_metadata_kwargs
 
 __all__ = ["PngParams", "png_pillow", "png_opencv"]
@@ -29,7 +30,7 @@ class PngParams:
 
 def png_pillow(img: np.ndarray, p: PngParams, **metadata: bytes) -> bytes:
     buf = io.BytesIO()
-    Image.fromarray(img).save(buf, "PNG", compress_level=p.compress_level, **metadata)
+    pil_image(img).save(buf, "PNG", compress_level=p.compress_level, **metadata)
     return buf.getvalue()
 
 
