@@ -2,6 +2,7 @@
 
     python -m degradebench.measure_reference [--dataset-root DIR] [--weights FILE] [--json OUT]
 
+JPEG re-compression uses Pillow at 4:2:0 (its default; ``jpeg70``) and at 4:4:4 (``jpeg70-444``).
 Without ``--dataset-root`` the default virtual-cameras dataset is built (or reused) under
 ``--data``. Crops remove ``dy`` rows and ``dx`` columns at the top-left and keep a fixed
 ``size - 16`` square, so every crop has the same number of tiles as the aligned control (0, 0):
@@ -23,13 +24,21 @@ from PIL import Image
 
 __all__ = ["measure", "main"]
 
-JPEG_QUALITIES = (90, 70)
+# (quality, subsampling): Pillow's default 4:2:0, and 4:4:4 to separate the chroma loss.
+JPEG_CONDITIONS = (
+    (95, "4:2:0"),
+    (90, "4:2:0"),
+    (70, "4:2:0"),
+    (95, "4:4:4"),
+    (90, "4:4:4"),
+    (70, "4:4:4"),
+)
 CROPS = ((0, 0), (8, 8), (16, 16), (2, 4), (4, 6), (6, 2), (3, 5), (1, 1), (5, 3))
 
 
-def _recompress(img: np.ndarray, quality: int) -> np.ndarray:
+def _recompress(img: np.ndarray, quality: int, subsampling: str) -> np.ndarray:
     buf = io.BytesIO()
-    Image.fromarray(img).save(buf, format="JPEG", quality=quality)
+    Image.fromarray(img).save(buf, format="JPEG", quality=quality, subsampling=subsampling)
     buf.seek(0)
     with Image.open(buf) as im:
         return np.asarray(im.convert("RGB"))
@@ -57,8 +66,9 @@ def measure(dataset_root: Path, weights: Path | None = None, fold: int = 0) -> d
 
     res: dict = {"images": len(items), "classes": len(classes), "fold": fold}
     res["clean"] = acc(images)
-    for q in JPEG_QUALITIES:
-        res[f"jpeg{q}"] = acc([_recompress(i, q) for i in images])
+    for q, sub in JPEG_CONDITIONS:
+        name = f"jpeg{q}" + ("" if sub == "4:2:0" else "-" + sub.replace(":", ""))
+        res[name] = acc([_recompress(i, q, sub) for i in images])
     for dy, dx in CROPS:
         res[f"crop{dy},{dx}"] = acc([_crop(i, dy, dx) for i in images])
     base_crop = res["crop0,0"]
