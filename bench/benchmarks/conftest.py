@@ -1,0 +1,82 @@
+"""Benchmark fixtures: a small camera-like dataset (JPEG sources, 768x768) made from the
+photographs scikit-image ships, and a config with the suites the benchmarks run."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+SIZE = 768
+N_SOURCES = 8
+
+BENCH_CONFIG = """
+version: 1
+datasets:
+  bench:
+    kind: folder
+    root: {root}
+suites:
+  ladder13:
+    seed: 0
+    axes:
+      jpeg:
+        qualities: [100, 95, 90, 85, 80, 75, 70, 60, 50, 40, 30, 20, 10]
+  cropgrid:
+    seed: 0
+    axes:
+      crop:
+        offsets: [[0, 0], [0, 4], [4, 0], [4, 4], [1, 1], [3, 5], [5, 3], [7, 7]]
+        save: jpeg
+        quality: 90
+"""
+
+
+def _sources(n: int, size: int) -> list[np.ndarray]:
+    import skimage.data
+
+    names = ["astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "retina"]
+    out = []
+    for i in range(n):
+        img = getattr(skimage.data, names[i % len(names)])()
+        im = Image.fromarray(img[..., :3]).resize((size, size), Image.Resampling.LANCZOS)
+        arr = np.asarray(im)
+        out.append(
+            np.ascontiguousarray(np.roll(arr, 37 * i, axis=1))
+        )  # distinct content per source
+    return out
+
+
+def make_bench_tree(root: Path, n: int = N_SOURCES, size: int = SIZE) -> Path:
+    for i, arr in enumerate(_sources(n, size)):
+        d = root / f"cam{i % 2}"
+        d.mkdir(parents=True, exist_ok=True)
+        buf = io.BytesIO()
+        Image.fromarray(arr).save(buf, "JPEG", quality=92)
+        (d / f"src{i:03d}.jpg").write_bytes(buf.getvalue())
+    return root
+
+
+@pytest.fixture(scope="session")
+def bench_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_bench_tree(tmp_path_factory.mktemp("bench") / "data")
+
+
+@pytest.fixture(scope="session")
+def bench_config(bench_tree: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cfg = tmp_path_factory.mktemp("cfg") / "datasets.yaml"
+    cfg.write_text(BENCH_CONFIG.format(root=bench_tree))
+    return cfg
+
+
+@pytest.fixture()
+def fresh_dir(tmp_path_factory: pytest.TempPathFactory):
+    counter = iter(range(10**6))
+
+    def make() -> Path:
+        return tmp_path_factory.mktemp(f"out{next(counter)}")
+
+    return make
