@@ -28,16 +28,16 @@ from ._errors import ConfigError, DegradebenchError, SourceError
 from ._provenance import library_versions
 from ._sources import SourceRef, limit_per_label
 from .config import Config, load_config
-from .ops.resize import _KERNELS as RESIZE_KERNELS
 from .ops.resize import (
     BACKENDS,
     ResizeParams,
-    _antialias_options,
-    _methods,
+    antialias_options,
     default_antialias,
+    methods_for,
     native_dtype,
     resolve,
 )
+from .ops.resize import KERNELS as RESIZE_KERNELS
 
 __all__ = [
     "DEFAULT_OPS",
@@ -84,7 +84,7 @@ class NominalOp:
 def parse_op(text: str) -> NominalOp:
     """``"bicubic x0.5"`` (also ``bicubic@0.5``, ``bicubic:0.5``) -> NominalOp."""
     m = re.fullmatch(r"\s*([a-z-]+)\s*(?:x|@|:|\s)\s*([0-9]*\.?[0-9]+)\s*", text)
-    methods = sorted({m for b in BACKENDS for m in _methods(b)})
+    methods = sorted({m for b in BACKENDS for m in methods_for(b)})
     if not m:
         raise ConfigError(
             f"--ops: {text!r}: write METHOD xSCALE, e.g. 'bicubic x0.5' (methods: {', '.join(methods)})"
@@ -123,12 +123,12 @@ def comparands(op: NominalOp, float_paths: bool = False) -> list[Comparand]:
     own path is uint8 (``pillow/f32``)."""
     out: list[Comparand] = []
     for b in BACKENDS:
-        methods = [m for m in (op.method,) if m in _methods(b)]
-        if op.method == "nearest" and "nearest-exact" in _methods(b):
+        methods = [m for m in (op.method,) if m in methods_for(b)]
+        if op.method == "nearest" and "nearest-exact" in methods_for(b):
             methods.append("nearest-exact")
         for m in methods:
             default = default_antialias(b, m)
-            for aa in sorted(_antialias_options(b, m), key=lambda a: a != default):
+            for aa in sorted(antialias_options(b, m), key=lambda a: a != default):
                 dtypes = [native_dtype(b, m)]
                 if float_paths and dtypes[0] == "uint8":
                     dtypes.append("float32-unit")
@@ -380,8 +380,11 @@ def _plot_matrices(summ, out_dir: Path) -> dict[str, str]:  # noqa: ANN001
         im = ax.imshow(shown, cmap="viridis", vmin=lo, vmax=max(hi, lo + 1e-6))
         ax.set_xticks(range(n), mat.columns, rotation=45, ha="right")
         ax.set_yticks(range(n), mat.index)
+        span = max(hi - lo, 1e-6)
         for i, j in itertools.product(range(n), range(n)):
-            ax.text(j, i, _fmt_db(vals[i, j]), ha="center", va="center", fontsize=8, color="w")
+            bright = (shown[i, j] - lo) / span > 0.6  # dark text on the light end of viridis
+            color = "k" if bright else "w"
+            ax.text(j, i, _fmt_db(vals[i, j]), ha="center", va="center", fontsize=8, color=color)
         ax.set_title(f"{op}: PSNR between libraries (dB; '=' identical)", fontsize=9)
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
         fig.tight_layout()

@@ -19,9 +19,9 @@ from degradebench.generators.ops.gamma import GammaParams, gamma_lut
 from degradebench.generators.ops.resize import (
     BACKENDS,
     ResizeParams,
-    _antialias_options,
-    _dtype_options,
-    _methods,
+    antialias_options,
+    dtype_options,
+    methods_for,
     output_size,
     resize_step,
 )
@@ -107,9 +107,9 @@ def _direct(backend: str, p: ResizeParams, h: int, w: int) -> np.ndarray:
 
 def _combos():
     for b in BACKENDS:
-        for m in _methods(b):
-            for aa in _antialias_options(b, m):
-                for dt in _dtype_options(b, m):
+        for m in methods_for(b):
+            for aa in antialias_options(b, m):
+                for dt in dtype_options(b, m):
                     yield b, m, aa, dt
 
 

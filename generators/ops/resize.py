@@ -13,6 +13,7 @@ and its region becomes None.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass, field
@@ -32,12 +33,17 @@ __all__ = [
     "SIZE_MODES",
     "check_combo",
     "combo_problem",
+    "methods_for",
+    "antialias_options",
+    "dtype_options",
+    "KERNELS",
     "supported",
     "default_antialias",
     "native_dtype",
     "library_version",
     "output_size",
     "resize_step",
+    "resolve",
     "resize_pillow",
     "resize_opencv",
     "resize_torch",
@@ -77,14 +83,14 @@ def _torch_has_lanczos() -> bool:
     return True
 
 
-def _methods(backend: str) -> tuple[str, ...]:
+def methods_for(backend: str) -> tuple[str, ...]:
     methods = _METHODS[backend]
     if backend == "torch" and not _torch_has_lanczos():
         methods = tuple(m for m in methods if m != "lanczos")
     return methods
 
 
-def _antialias_options(backend: str, method: str) -> tuple[bool, ...]:
+def antialias_options(backend: str, method: str) -> tuple[bool, ...]:
     """The antialias values a library can honour for a method (what it really does, not a wish)."""
     if method in ("nearest", "nearest-exact"):
         return (False,)
@@ -101,7 +107,7 @@ def _antialias_options(backend: str, method: str) -> tuple[bool, ...]:
     return (False, True)  # skimage: Gaussian prefilter (anti_aliasing=) on downscale
 
 
-def _dtype_options(backend: str, method: str) -> tuple[str, ...]:
+def dtype_options(backend: str, method: str) -> tuple[str, ...]:
     if backend == "skimage":
         return _FLOAT_PATHS  # skimage converts to float whatever it is given
     if backend == "torch" and method == "area":
@@ -112,9 +118,9 @@ def _dtype_options(backend: str, method: str) -> tuple[str, ...]:
 def supported(backend: str) -> str:
     """Human-readable list of what a backend supports (for error messages and the docs)."""
     parts = []
-    for m in _methods(backend):
-        aa = "/".join("on" if a else "off" for a in _antialias_options(backend, m))
-        parts.append(f"{m} (antialias {aa}; dtype {', '.join(_dtype_options(backend, m))})")
+    for m in methods_for(backend):
+        aa = "/".join("on" if a else "off" for a in antialias_options(backend, m))
+        parts.append(f"{m} (antialias {aa}; dtype {', '.join(dtype_options(backend, m))})")
     return f"{backend} supports: " + "; ".join(parts)
 
 
@@ -124,12 +130,12 @@ def combo_problem(
     """``(field, message)`` when a library cannot do this combination, else None."""
     if backend not in BACKENDS:
         return "backend", f"must be one of {', '.join(BACKENDS)}, got {backend!r}"
-    if method not in _methods(backend):
+    if method not in methods_for(backend):
         return "method", f"{backend} has no method {method!r}; {supported(backend)}"
-    if antialias is not None and antialias not in _antialias_options(backend, method):
+    if antialias is not None and antialias not in antialias_options(backend, method):
         aa = str(antialias).lower()
         return "antialias", f"{backend} {method} cannot do antialias={aa}; {supported(backend)}"
-    if dtype is not None and dtype not in _dtype_options(backend, method):
+    if dtype is not None and dtype not in dtype_options(backend, method):
         return "dtype", f"{backend} {method} has no dtype path {dtype!r}; {supported(backend)}"
     return None
 
@@ -144,7 +150,7 @@ def check_combo(backend: str, method: str, antialias: bool | None, dtype: str | 
 def default_antialias(backend: str, method: str) -> bool:
     """What the library does when not told: Pillow always antialiases, OpenCV and torch
     (``antialias=False``) do not, scikit-image does on downscale (``anti_aliasing=None``)."""
-    opts = _antialias_options(backend, method)
+    opts = antialias_options(backend, method)
     if backend == "torch" and len(opts) == 2:
         return False
     return opts[-1]
@@ -152,7 +158,7 @@ def default_antialias(backend: str, method: str) -> bool:
 
 def native_dtype(backend: str, method: str) -> str:
     """The library's own path: uint8 where it has an integer kernel, else float32 in 0..1."""
-    return _dtype_options(backend, method)[0]
+    return dtype_options(backend, method)[0]
 
 
 def library_version(backend: str) -> str:
@@ -402,7 +408,7 @@ def resize_skimage(img: np.ndarray, p: ResizeParams) -> np.ndarray:
     return from_float(out, dtype, p.rounding)
 
 
-_KERNELS = {
+KERNELS = {
     "pillow": resize_pillow,
     "opencv": resize_opencv,
     "torch": resize_torch,
@@ -412,8 +418,6 @@ _KERNELS = {
 
 def resolve(backend: str, p: ResizeParams) -> ResizeParams:
     """Fill null antialias/dtype/version with the library's defaults (and check the combination)."""
-    import dataclasses
-
     check_combo(backend, p.method, p.antialias, p.dtype)
     changes: dict = {}
     if p.antialias is None:
@@ -449,7 +453,7 @@ def _apply_resize(state: ImageState, p: ResizeParams, backend: str) -> ImageStat
     h, w = img.shape[:2]
     if p.only_downscale and output_size(h, w, p) == (h, w):
         return state  # already within the target: untouched, grids and region kept
-    out = _KERNELS[backend](img, p)
+    out = KERNELS[backend](img, p)
     return state.replace(
         pixels=out,
         data=None,
