@@ -17,7 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "own defaults, plus the other antialias setting where a library has both) and compare "
             "every pair: PSNR, maximum absolute difference, share of differing pixels and, with "
             "--model, the share of images whose predicted class differs. Writes "
-            "OUT/agreement.parquet, OUT/agreement.md and a PSNR matrix plot per op (PNG and SVG)."
+            "DIR/agreement.parquet, DIR/agreement.md and a PSNR matrix plot per op (PNG and SVG)."
         ),
     )
     p.add_argument(
