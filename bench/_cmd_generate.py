@@ -70,6 +70,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="run on a Dask cluster: tcp://host:port (workers must share OUT's file system) "
         "or local:N (a LocalCluster of N processes on this machine)",
     )
+    p.add_argument(
+        "--source-timeout",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="give up on a source after this long and record it in errors.parquet (default: 300)",
+    )
     p.add_argument("--no-psnr", action="store_true", help="skip the PSNR column (faster)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -88,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         folds=parse_folds(args.folds),
         psnr=not args.no_psnr,
         scheduler=args.scheduler,
+        source_timeout=args.source_timeout,
         progress=not args.quiet,
     )
     print(f"degradebench generate: {summary.line()}", file=sys.stderr)

@@ -5,12 +5,15 @@ atomically and one manifest part per finished source, so a killed run resumes wh
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import os
 import re
+import signal
 import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -211,9 +214,62 @@ def _part_name(suite: str, source_id: str) -> str:
     return f"part-{_slug(suite)}-{source_id}.parquet"
 
 
-def execute_source(job: SourceJob, out: str, psnr: bool, meta: dict) -> tuple[int, list[dict], int]:
+class SourceTimeout(SourceError):
+    pass
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None, path: str):
+    """Raise SourceTimeout after ``seconds`` (SIGALRM; only in a process's main thread, which is
+    where joblib's process workers and --jobs 1 run sources; Dask's threaded workers get none)."""
+    if (
+        not seconds
+        or threading.current_thread() is not threading.main_thread()
+        or not hasattr(signal, "setitimer")
+    ):
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise SourceTimeout(
+            path,
+            "timeout",
+            f"took longer than the per-source limit of {seconds:g}s "
+            f"(--source-timeout); the file may be pathological",
+            "timeout",
+        )
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def execute_source(
+    job: SourceJob, out: str, psnr: bool, meta: dict, timeout: float | None = None
+) -> tuple[int, list[dict], int]:
     """Make every variant of one source. Returns (variants written, error rows, variants planned).
-    Never raises for a bad image or a bad variant: those become error rows."""
+    Never raises for a bad image, a bad variant or a source over the time limit: those become
+    error rows (a timed-out source's files are removed, so the disk agrees with the manifest)."""
+    written: list[str] = []
+    try:
+        with _time_limit(timeout, job.ref.path):
+            return _execute_source(job, out, psnr, meta, written)
+    except SourceTimeout as exc:
+        for f in written:
+            with contextlib.suppress(OSError):
+                os.unlink(f)
+        errors = [_error_row(job, exc.stage, exc)]
+        _write_errors_part(Path(out), job, errors)
+        return 0, errors, len(job.plans)
+
+
+def _execute_source(
+    job: SourceJob, out: str, psnr: bool, meta: dict, written: list[str]
+) -> tuple[int, list[dict], int]:
     from ._decode import decode_source
     from ._jpeginfo import estimate_quality, probe_jpeg, tables_sha256
 
@@ -239,13 +295,20 @@ def execute_source(job: SourceJob, out: str, psnr: bool, meta: dict) -> tuple[in
         return 0, errors, len(job.plans)
 
     from .ops.metadata import read_source_metadata
+    from .ops.skip import source_file_meta
 
     smeta = read_source_metadata(data)
     base = ImageState(
         pixels=src.pixels,
         grids=(src.jpeg_grid,) if src.jpeg_grid is not None else (),
         passes=1 if src.is_jpeg else 0,
-        meta={"exif": smeta["exif"], "icc": smeta["icc"], "xmp": smeta["xmp"], "keep": ()},
+        meta={
+            "exif": smeta["exif"],
+            "icc": smeta["icc"],
+            "xmp": smeta["xmp"],
+            "keep": (),
+            **source_file_meta(data, src.load_step["params"], src.pixels),  # for skip rules
+        },
     )
     load_json = json.dumps(src.load_step, sort_keys=True, separators=(",", ":"))
     # Cache chain prefixes that more than one variant shares (e.g. double JPEG's first pass).
@@ -257,6 +320,7 @@ def execute_source(job: SourceJob, out: str, psnr: bool, meta: dict) -> tuple[in
 
     rows = []
     out_str = os.fspath(out_dir)
+    real_out = os.path.realpath(out_str)
     made_dirs: set[str] = set()
     for plan in job.plans:
         try:
@@ -278,8 +342,14 @@ def execute_source(job: SourceJob, out: str, psnr: bool, meta: dict) -> tuple[in
             target = os.path.join(out_str, plan.path)
             parent = os.path.dirname(target)
             if parent not in made_dirs:
+                real = os.path.realpath(parent)  # a planted symlink must not lead writes out of OUT
+                if os.path.commonpath([real_out, real]) != real_out:
+                    raise mf.ManifestError(
+                        f"{parent} resolves to {real}, outside {real_out}; remove the symlink"
+                    )
                 os.makedirs(parent, exist_ok=True)
                 made_dirs.add(parent)
+            written.append(target)
             mf.atomic_write_bytes(target, blob, make_parent=False)
             row = {
                 "variant_id": plan.variant_id,
@@ -312,6 +382,7 @@ def execute_source(job: SourceJob, out: str, psnr: bool, meta: dict) -> tuple[in
                 "source_exif_make": smeta["make"],
                 "source_exif_model": smeta["model"],
                 "metadata_survived": False,
+                "reencode_skipped": list(final.meta.get("skip_rules", ())),
             }
             if final.meta.get("keep"):  # read back what the file really carries
                 back = read_source_metadata(blob)
@@ -333,6 +404,8 @@ def execute_source(job: SourceJob, out: str, psnr: bool, meta: dict) -> tuple[in
                 if ref.shape == decoded.shape:
                     row["psnr"] = psnr_db(decoded, ref)
             rows.append(row)
+        except SourceTimeout:
+            raise
         except (OpError, ConfigError, SourceError) as exc:
             errors.append(_error_row(job, "variant", exc, variant=f"{plan.axis}/{plan.level}"))
     # Errors first, then the manifest part: the part's presence is what marks the source done.
@@ -424,6 +497,7 @@ def generate(
     progress: bool = True,
     backend: str = "loky",
     scheduler: str | None = None,
+    source_timeout: float | None = 300.0,
 ) -> GenerateSummary:
     """Generate ``suite`` on ``dataset`` into ``out`` (resumable; see module docstring)."""
     t0 = time.perf_counter()
@@ -431,6 +505,10 @@ def generate(
     suite_spec = cfg.suite(suite)
     if jobs < 1:
         raise ConfigError(f"--jobs: must be an integer >= 1, got {jobs}")
+    if source_timeout is not None and source_timeout <= 0:
+        raise ConfigError(
+            f"--source-timeout: must be a number of seconds > 0, got {source_timeout}"
+        )
     if limit is not None and limit < 1:
         raise ConfigError(f"--limit: must be an integer >= 1, got {limit}")
     out_dir = Path(out).expanduser()
@@ -463,7 +541,18 @@ def generate(
         jobs_list, skipped = _plan_all(refs, suite_spec, name, out_dir, progress)
         summary.sources = len(refs)
         summary.sources_skipped = skipped
-        _run_jobs(scheduler, jobs_list, out_dir, psnr, meta, jobs, backend, progress, summary)
+        _run_jobs(
+            scheduler,
+            jobs_list,
+            out_dir,
+            psnr,
+            meta,
+            jobs,
+            backend,
+            progress,
+            summary,
+            source_timeout,
+        )
         _consolidate_errors(out_dir)
     summary.seconds = time.perf_counter() - t0
     return summary
@@ -518,6 +607,7 @@ def _run_jobs(
     backend: str,
     progress: bool,
     summary: GenerateSummary,
+    timeout: float | None = None,
 ) -> None:
     from tqdm.auto import tqdm
 
@@ -533,14 +623,16 @@ def _run_jobs(
     done_sources = 0
     try:
         if scheduler is not None:
-            results = _dask_results(scheduler, jobs_list, str(out_dir.resolve()), psnr, meta)
+            results = _dask_results(
+                scheduler, jobs_list, str(out_dir.resolve()), psnr, meta, timeout
+            )
         elif jobs == 1 or len(jobs_list) <= 1:
-            results = (execute_source(j, str(out_dir), psnr, meta) for j in jobs_list)
+            results = (execute_source(j, str(out_dir), psnr, meta, timeout) for j in jobs_list)
         else:
             from joblib import Parallel, delayed
 
             results = Parallel(n_jobs=jobs, backend=backend, return_as="generator_unordered")(
-                delayed(execute_source)(j, str(out_dir), psnr, meta) for j in jobs_list
+                delayed(execute_source)(j, str(out_dir), psnr, meta, timeout) for j in jobs_list
             )
         for n, errors, planned in results:
             done_sources += 1
@@ -554,7 +646,14 @@ def _run_jobs(
         bar.close()
 
 
-def _dask_results(scheduler: str, jobs_list: list[SourceJob], out: str, psnr: bool, meta: dict):
+def _dask_results(
+    scheduler: str,
+    jobs_list: list[SourceJob],
+    out: str,
+    psnr: bool,
+    meta: dict,
+    timeout: float | None = None,
+):
     """Run sources on a Dask cluster: ``tcp://host:port`` (an existing scheduler) or ``local:N``
     (a LocalCluster of N single-threaded worker processes on loopback). Every worker writes to
     ``out``, which must be the same folder on all of them (a shared file system)."""
@@ -586,7 +685,9 @@ def _dask_results(scheduler: str, jobs_list: list[SourceJob], out: str, psnr: bo
     else:
         raise ConfigError(f"--scheduler: expected tcp://host:port or local:N, got {scheduler!r}")
     try:
-        futures = client.map(execute_source, jobs_list, out=out, psnr=psnr, meta=meta, pure=False)
+        futures = client.map(
+            execute_source, jobs_list, out=out, psnr=psnr, meta=meta, timeout=timeout, pure=False
+        )
         for fut in as_completed(futures):
             yield fut.result()
     finally:

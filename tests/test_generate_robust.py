@@ -182,3 +182,40 @@ def test_changed_suite_definition_is_refused(tiny_config: Path, tmp_path: Path) 
     tiny_config.write_text(tiny_config.read_text().replace("[90, 50]", "[90, 40]"))
     with pytest.raises(ConfigError, match="different definition"):
         generate(config=tiny_config, dataset="tiny", suite="small", out=out, progress=False)
+
+
+def test_source_over_the_time_limit_is_recorded_and_leaves_no_files(tmp_path: Path) -> None:
+    root = tmp_path / "data" / "x"
+    root.mkdir(parents=True)
+    noise = np.random.default_rng(0).integers(0, 256, (2400, 2400, 3), dtype=np.uint8)
+    (root / "big.png").write_bytes(png_bytes(noise))  # 10 JPEG encodes of 5.8 MP: seconds
+    (root / "small.jpg").write_bytes(jpeg_bytes(photo("coffee", 64), 90))
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(TINY_CONFIG.format(root=tmp_path / "data").replace(
+        "qualities: [90, 50]", "qualities: [90, 50, 40, 30, 20, 10, 95, 85, 75, 65]"))
+    out = tmp_path / "o"
+    s = generate(config=cfg, dataset="tiny", suite="small", out=out, progress=False, source_timeout=0.5)
+    errs = read_errors(out)
+    assert s.failed_sources == 1 and list(errs.error_type) == ["timeout"]
+    assert errs.source_path.iloc[0].endswith("big.png") and "per-source limit" in errs.message.iloc[0]
+    df = read_manifest(out)
+    assert set(df.source_path.map(lambda p: Path(p).name)) == {"small.jpg"}
+    rep = verify(out)
+    assert rep.ok and rep.orphans == []  # the timed-out source's files were removed
+
+
+def test_symlink_out_of_the_output_folder_is_refused(tiny_config: Path, tmp_path: Path) -> None:
+    from degradebench.generators import DegradebenchError
+    from degradebench.generators.runner import plan_source  # noqa: F401
+
+    out = tmp_path / "o"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (out / "variants").mkdir(parents=True)
+    # plant a symlink where the first source's variants would go
+    generate(config=tiny_config, dataset="tiny", suite="small", out=tmp_path / "probe", limit=1, progress=False)
+    sid = read_manifest(tmp_path / "probe").source_id.iloc[0]
+    (out / "variants" / sid).symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(DegradebenchError, match="outside"):
+        generate(config=tiny_config, dataset="tiny", suite="small", out=out, limit=1, progress=False)
+    assert list(elsewhere.iterdir()) == []
