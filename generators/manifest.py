@@ -74,6 +74,9 @@ MANIFEST_SCHEMA = pa.schema(
         ("source_exif_make", pa.string()),
         ("source_exif_model", pa.string()),
         ("metadata_survived", pa.bool_()),
+        # skip rules (skip_if_small), in chain order: true where the incoming file was small
+        # enough to pass through unchanged
+        ("reencode_skipped", pa.list_(pa.bool_())),
     ]
 )
 

@@ -8,12 +8,19 @@ from __future__ import annotations
 from . import (  # noqa: F401  (registration side effects)
     center_crop,
     codec,
+    color,
     crop,
+    crop_to,
     gamma,
     jpeg,
     metadata,
+    orientation,
     png,
     resize,
+    resize_max,
+    screenshot,
+    skip,
+    webp,
 )
 from ._base import OPS, ImageState, OpDef, Step, canonical_chain, make_step, register_op, run_chain
 

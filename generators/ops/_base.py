@@ -62,6 +62,9 @@ class ImageState:
     jpeg_quality: int | None = None
     lossless_pixels: bool = False  # True when ``data`` decodes exactly to ``pixels``
     meta: Mapping[str, Any] = field(default_factory=dict)
+    # Set by a skip rule (``skip_if_small``): the incoming encoded file, emitted unchanged by
+    # the next encoder; :func:`run_chain` skips the steps in between.
+    passthrough: ImageState | None = None
 
     def replace(self, **changes: Any) -> ImageState:
         return dataclasses.replace(self, **changes)
@@ -132,5 +135,18 @@ def make_step(
 
 def run_chain(state: ImageState, steps: list[Step] | tuple[Step, ...]) -> ImageState:
     for step in steps:
-        state = OPS.get(step.op).apply(state, step.params, step.backend)
+        opdef = OPS.get(step.op)
+        if state.passthrough is not None:
+            # A skip rule let the incoming file through: nothing runs until the hop's encoder,
+            # which emits that file unchanged.
+            if opdef.encoder is not None:
+                if opdef.encoder != state.passthrough.fmt:
+                    raise OpError(
+                        f"a skip rule passed a {state.passthrough.fmt} file through but the next "
+                        f"encoder {step.op!r} writes {opdef.encoder}; list only {opdef.encoder} "
+                        f"in the skip rule's formats"
+                    )
+                state = state.passthrough
+            continue
+        state = opdef.apply(state, step.params, step.backend)
     return state

@@ -13,7 +13,7 @@ from PIL import Image
 from .._errors import OpError
 from .._schema import spec
 from ._base import ImageState, OpDef, register_op
-from .metadata import encoder_metadata_kwargs
+from .metadata import KINDS, encoder_metadata_kwargs
 
 _last_pil: tuple[weakref.ref, Image.Image] | None = None
 
@@ -66,7 +66,7 @@ class JpegParams:
             )
 
 
-def jpeg_pillow(img: np.ndarray, p: JpegParams) -> bytes:
+def jpeg_pillow(img: np.ndarray, p: JpegParams, **metadata: bytes) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(img).save(
         buf,
@@ -75,6 +75,7 @@ def jpeg_pillow(img: np.ndarray, p: JpegParams) -> bytes:
         subsampling=p.subsampling,
         optimize=p.optimize,
         progressive=p.progressive,
+        **metadata,  # exif / icc_profile / xmp the chain keeps (encoder_metadata_kwargs)
     )
     return buf.getvalue()
 
@@ -160,7 +161,13 @@ def _apply_decode(state: ImageState, p: DecodeParams, backend: str) -> ImageStat
     else:
         pixels = _DECODERS[backend](state.data)
     grids = state.grids + ((0, 0),) if state.fmt == "jpeg" else state.grids
-    return state.replace(pixels=pixels, data=None, fmt=None, grids=grids, lossless_pixels=False)
+    # The decoded file holds only the metadata its encoder kept: a later keep_metadata cannot
+    # bring back what an earlier encode stripped (multi-hop chains).
+    keep = state.meta.get("keep", ())
+    meta = {**state.meta, **{k: None for k in KINDS if k not in keep}}
+    return state.replace(
+        pixels=pixels, data=None, fmt=None, grids=grids, lossless_pixels=False, meta=meta
+    )
 
 
 register_op(
