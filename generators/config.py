@@ -97,6 +97,7 @@ class Config:
     sha256: str
     datasets: dict[str, DatasetSpec]
     suites: dict[str, SuiteSpec]
+    presets: dict[str, Any] = field(default_factory=dict)  # name -> presets.Preset
 
     def dataset(self, name: str) -> DatasetSpec:
         if name not in self.datasets:
@@ -178,7 +179,7 @@ def _parse_dataset(name: str, raw: Any, path: str) -> DatasetSpec:
     )
 
 
-def _parse_suite(name: str, raw: Any, path: str) -> SuiteSpec:
+def _parse_suite(name: str, raw: Any, path: str, presets: dict | None = None) -> SuiteSpec:
     raw = _check_keys(raw, ("description", "seed", "axes"), path)
     seed = check_int(raw.get("seed", 0), f"{path}.seed", 0, 2**63 - 1)
     desc = raw.get("description", "")
@@ -211,6 +212,8 @@ def _parse_suite(name: str, raw: Any, path: str) -> SuiteSpec:
         params = from_mapping(
             AXES.get(atype).params_cls, {k: v for k, v in body.items() if k != "type"}, apath
         )
+        if hasattr(params, "bind_presets"):  # axes built from the presets: map (social)
+            params = params.bind_presets(presets or {}, apath)
         axes.append(AxisSpec(axis_name, atype, params, apath))
     if "clean" not in [a.type for a in axes]:
         axes.insert(
@@ -272,8 +275,13 @@ def parse_config(text: str, path: str = "datasets.yaml") -> Config:
             f"{path}: suites: must be a mapping of name -> suite, got {_kind_name(suites_raw)}"
         )
     datasets = {str(k): _parse_dataset(str(k), v, f"datasets.{k}") for k, v in datasets_raw.items()}
-    suites = {str(k): _parse_suite(str(k), v, f"suites.{k}") for k, v in suites_raw.items()}
-    return Config(path, hashlib.sha256(text.encode()).hexdigest(), datasets, suites)
+    from .presets import parse_presets
+
+    presets = parse_presets(raw.get("presets"), "presets")
+    suites = {
+        str(k): _parse_suite(str(k), v, f"suites.{k}", presets) for k, v in suites_raw.items()
+    }
+    return Config(path, hashlib.sha256(text.encode()).hexdigest(), datasets, suites, presets)
 
 
 def load_config(path: str | Path | None = None) -> Config:

@@ -10,6 +10,7 @@ from . import (  # noqa: F401  (registration side effects)
     gamma,
     jpeg,
     resize,
+    social,
 )
 from ._base import AXES, AxisDef, Level, PlanContext, register_axis
 
