@@ -30,7 +30,7 @@ from ._sources import SourceRef, limit_per_label, list_folder, list_samples, lis
 from .axes import AXES, PlanContext
 from .config import Config, DatasetSpec, SuiteSpec, load_config
 from .ops import ImageState, Step, canonical_chain, run_chain
-from .ops.jpeg import decode_pillow
+from .ops.jpeg import DecodeParams
 
 __all__ = [
     "generate",
@@ -42,6 +42,7 @@ __all__ = [
 ]
 
 _EXT = {"jpeg": "jpg", "png": "png", "webp": "webp"}
+_DECODE = Step("decode", "pillow", DecodeParams())  # libjpeg-turbo islow, as decode_pillow
 STATE_DIR = ".state"
 
 
@@ -334,7 +335,9 @@ def _execute_source(
                 if prefix_use[plan.chain[: i + 1]] > 1:
                     cache[plan.chain[: i + 1]] = state
             before = state
-            final = run_chain(before, plan.chain[-1:])
+            final = cache.get(plan.chain) or run_chain(before, plan.chain[-1:])
+            if prefix_use[plan.chain]:  # a later hop continues from this output
+                cache[plan.chain] = final
             pixels_in = before.require_pixels(plan.chain[-1].op)
             height, width = pixels_in.shape[:2]
             blob = final.data
@@ -398,7 +401,16 @@ def _execute_source(
                     subsampling=probe.subsampling,
                 )
             if psnr and final.region is not None:
-                decoded = pixels_in if final.lossless_pixels else decode_pillow(blob)
+                if final.lossless_pixels:
+                    decoded = pixels_in
+                else:
+                    # Decode through the chain's own decode step and keep the state: the next
+                    # hop of a journey starts with exactly this decode, so it is done once.
+                    key = plan.chain + (_DECODE,)
+                    dstate = cache.get(key) or run_chain(final, (_DECODE,))
+                    if prefix_use[key]:
+                        cache[key] = dstate
+                    decoded = dstate.pixels
                 top, left = final.region
                 ref = src.pixels[top : top + decoded.shape[0], left : left + decoded.shape[1]]
                 if ref.shape == decoded.shape:

@@ -25,6 +25,10 @@ suites:
     axes:
       jpeg:
         qualities: [100, 95, 90, 85, 80, 75, 70, 60, 50, 40, 30, 20, 10]
+  social:
+    seed: 0
+    axes:
+      whatsapp-like: {{type: social, presets: [whatsapp-like], hops: [1, 2, 3]}}
   cropgrid:
     seed: 0
     axes:
@@ -32,6 +36,15 @@ suites:
         offsets: [[0, 0], [0, 4], [4, 0], [4, 4], [1, 1], [3, 5], [5, 3], [7, 7]]
         save: jpeg
         quality: 90
+presets:
+  whatsapp-like:
+    source: bench copy of the shipped preset
+    note: approximates WhatsApp
+    chain:
+      - {{op: strip_metadata}}
+      - {{op: exif_orientation, mode: apply}}
+      - {{op: resize_max, max_side: 1600, side: long, backend: pillow, method: bilinear}}
+      - {{op: jpeg, backend: pillow, quality: 75, subsampling: "4:2:0", optimize: true, progressive: false}}
 """
 
 

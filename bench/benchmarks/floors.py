@@ -111,3 +111,32 @@ def floor_crops(
                 _psnr(_decode(blob), crop)
             n += 1
     return n
+
+
+def floor_hops(root: Path, out: Path, hops: int, quality: int, psnr: bool) -> int:
+    """A messenger-like journey (sources within the size cap, so no resize): JPEG (optimized
+    Huffman) at ``quality``, decode, again, up to ``hops`` times; each hop's output is a variant."""
+    n = 0
+    for src in _sources(root):
+        data = src.read_bytes()
+        hashlib.sha256(data).hexdigest()
+        arr = _decode(data)
+        d = out / src.stem
+        os.makedirs(d, exist_ok=True)
+        buf = io.BytesIO()
+        Image.fromarray(arr).save(buf, "PNG", compress_level=1)
+        _write(d / "clean.png", buf.getvalue())
+        n += 1
+        cur = arr
+        for k in range(1, hops + 1):
+            buf = io.BytesIO()
+            Image.fromarray(cur).save(
+                buf, "JPEG", quality=quality, subsampling="4:2:0", optimize=True
+            )
+            blob = buf.getvalue()
+            _write(d / f"hop{k}.jpg", blob)
+            cur = _decode(blob)
+            if psnr:
+                _psnr(cur, arr)
+            n += 1
+    return n

@@ -9,7 +9,7 @@ import pytest
 from degradebench.generators import generate
 
 from .conftest import N_SOURCES
-from .floors import floor_crops, floor_ladder, naive_ladder
+from .floors import floor_crops, floor_hops, floor_ladder, naive_ladder
 
 LADDER = [100, 95, 90, 85, 80, 75, 70, 60, 50, 40, 30, 20, 10]
 OFFSETS = [(0, 0), (0, 4), (4, 0), (4, 4), (1, 1), (3, 5), (5, 3), (7, 7)]
@@ -85,3 +85,21 @@ def test_ladder_jobs(benchmark, bench_config, fresh_dir, jobs):
         fresh_dir,
     )
     assert s.variants == N_SOURCES * 14
+
+
+def test_social_floor(benchmark, bench_tree, fresh_dir):
+    benchmark.group = "social-psnr"
+    n = _run(benchmark, lambda out: floor_hops(bench_tree, out, 3, 75, True), fresh_dir)
+    assert n == N_SOURCES * 4
+
+
+def test_social_degradebench(benchmark, bench_config, fresh_dir):
+    benchmark.group = "social-psnr"
+    s = _run(
+        benchmark,
+        lambda out: generate(
+            config=bench_config, dataset="bench", suite="social", out=out, progress=False
+        ),
+        fresh_dir,
+    )
+    assert s.variants == N_SOURCES * 4
