@@ -272,3 +272,34 @@ def test_random_shift_is_seeded_per_source(tiny_config: Path, tmp_path: Path) ->
             shifts[row.source_id] = s
     assert len(shifts) == 6  # one random shift per source, concrete in the manifest
     assert len(set(shifts.values())) > 1  # differs across sources
+
+
+GOLDEN_VERSIONS = {"pillow": "13.0.0", "pillow_libjpeg_turbo": "3.2.0"}
+GOLDEN = {"75": "3c84f24b151d6e6c", "95": "e1c4fd4a261c9882", "q1=60,q2=90,shift=3x5": "75f8b89e0e91c269"}
+
+
+def test_golden_bytes_for_pinned_codec_versions(tmp_path: Path) -> None:
+    """Same config, same bytes: sha256 of outputs pinned for the codec versions they hold for."""
+    from degradebench.generators._provenance import library_versions
+
+    v = library_versions()
+    if any(v.get(k) != want for k, want in GOLDEN_VERSIONS.items()):
+        pytest.skip(f"golden hashes hold for {GOLDEN_VERSIONS}; installed {v}")
+    from conftest import photo, png_bytes
+
+    root = tmp_path / "d" / "x"
+    root.mkdir(parents=True)
+    (root / "a.png").write_bytes(png_bytes(photo("astronaut", 64)))
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"""
+version: 1
+datasets: {{d: {{kind: folder, root: {tmp_path / "d"}}}}}
+suites:
+  g:
+    axes:
+      jpeg: {{qualities: [75, 95]}}
+      double_jpeg: {{q1: [60], q2: [90], shifts: [[3, 5]]}}
+""")
+    generate(config=cfg, dataset="d", suite="g", out=tmp_path / "o", progress=False)
+    got = {r.level: r.sha256[:16] for r in read_manifest(tmp_path / "o").itertuples() if r.axis != "clean"}
+    assert got == GOLDEN
