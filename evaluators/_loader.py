@@ -105,15 +105,8 @@ def default_workers() -> int:
     return max(0, min(8, n - 1))
 
 
-def _worker_init(_: int) -> None:
-    # Decoding is single-threaded per worker; leave the cores to the other workers and the model.
-    torch.set_num_threads(1)
-    try:
-        import cv2
-
-        cv2.setNumThreads(1)
-    except ImportError:  # opencv is a core dependency; this guards slimmed installs
-        pass
+# A batch that takes longer than this means a stuck worker: fail instead of waiting for ever.
+WORKER_TIMEOUT_S = 600
 
 
 def make_loader(
@@ -121,7 +114,9 @@ def make_loader(
 ) -> torch.utils.data.DataLoader:
     kwargs: dict = {}
     if workers > 0:
-        kwargs = {"prefetch_factor": 4, "worker_init_fn": _worker_init}
+        # No worker_init_fn: torch's worker loop sets one thread per worker, and a forked worker
+        # must not reconfigure other inherited thread pools (cv2.setNumThreads hung in one).
+        kwargs = {"prefetch_factor": 4, "timeout": WORKER_TIMEOUT_S}
     return torch.utils.data.DataLoader(
         dataset,
         batch_size=batch_size,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import torch
-from degradebench.generators._errors import ConfigError
+from degradebench.generators._errors import ConfigError, DegradebenchError
 from tqdm import tqdm
 
 from ._fit import normalise
@@ -143,6 +143,23 @@ def _check_output(
             raise ModelError(msg)
 
 
+def _batches(loader, workers: int):
+    it = iter(loader)
+    while True:
+        try:
+            yield next(it)
+        except StopIteration:
+            return
+        except RuntimeError as exc:
+            if workers and "DataLoader" in str(exc):
+                msg = (
+                    f"decoding workers failed or stalled ({exc}); rerun with --workers 0 to "
+                    "decode in the main process"
+                )
+                raise DegradebenchError(msg) from exc
+            raise
+
+
 def _to_probs(scores: torch.Tensor, output: str) -> torch.Tensor:
     return torch.softmax(scores, dim=1) if output == "logits" else scores
 
@@ -195,7 +212,7 @@ def run_model(
     t0 = time.perf_counter()
     done = 0
     try:
-        for batch in loader:
+        for batch in _batches(loader, workers):
             for pos, stage, message in batch.errors:
                 errors.append(
                     {

@@ -291,6 +291,14 @@ def _x_name(order: list[str]) -> str:
     return names.pop() if len(names) == 1 else "level"
 
 
+def _dense(values: pd.Index) -> list:
+    """Small integer grids (offsets 0..7) keep every row/column, so the layout is the grid's."""
+    vals = sorted(values)
+    if vals and all(float(v).is_integer() for v in vals) and vals[-1] - vals[0] <= 15:
+        return list(range(int(vals[0]), int(vals[-1]) + 1))
+    return vals
+
+
 def _heatmap_figure(models: list[_Model], axis: str) -> tuple[Figure, str, tuple] | None:
     preds = [m.pred[m.pred["axis"] == axis] for m in models if len(m.pred)]
     if not preds or preds[0].empty:
@@ -312,6 +320,7 @@ def _heatmap_figure(models: list[_Model], axis: str) -> tuple[Figure, str, tuple
             .dropna()
             .pivot_table(index="a", columns="b", values="v", aggfunc="mean")
         )
+        grid = grid.reindex(index=_dense(grid.index), columns=_dense(grid.columns))
         ax = fig.add_subplot(1, len(models), i + 1)
         data = grid.to_numpy(dtype=float) * 100
         im = ax.imshow(data, vmin=0, vmax=100, cmap="viridis", origin="lower", aspect="auto")
