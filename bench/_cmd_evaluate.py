@@ -23,7 +23,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
             "Run a model over every variant of a manifest (OUT of 'degradebench generate') and "
             "write RESULTS/predictions.parquet, summary.parquet (per model, axis, level and "
             "metric, with bootstrap CIs over source images), axis_summary.parquet (AUC, "
-            "breaking level, CE vs --baseline, SP Cup 2018 score), errors.parquet and run.json."
+            "breaking level, CE vs --baseline, SP Cup 2018 score), curves.parquet (the points of "
+            "each degradation curve), errors.parquet (files skipped) and run.json (model spec, input "
+            "config, settings, library versions)."
         ),
         epilog=(
             "MODEL SPEC: 'reference' (the shipped camera-model classifier), "

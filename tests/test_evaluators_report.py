@@ -103,7 +103,7 @@ def test_html_renders_every_figure_in_headless_chromium(report, tmp_path):
     assert n_figures == 5  # jpeg, crop (+ heat map), double_jpeg (+ heat map)
     probe = tmp_path / "probe.html"
     probe.write_text(html.replace("</body>", _CHECK_JS + "</body>"))
-    dom = _chromium(["--virtual-time-budget=10000", "--window-size=1280,1000", "--dump-dom",
+    dom = _chromium(["--virtual-time-budget=3000", "--window-size=1280,1000", "--dump-dom",
                      probe.as_uri()], tmp_path / "profile1")  # fmt: skip
     found = re.search(r'<pre id="figure-check">(.*?)</pre>', dom, re.S)
     assert found, "the page's load handler did not run"
@@ -116,7 +116,7 @@ def test_html_renders_every_figure_in_headless_chromium(report, tmp_path):
     # Screenshot the whole page and look inside each figure's box: it must hold a drawing.
     height = min(int(check["height"]) + 10, 16000)
     shot = tmp_path / "shot.png"
-    _chromium(["--virtual-time-budget=10000", f"--window-size=1280,{height}",
+    _chromium(["--virtual-time-budget=3000", f"--window-size=1280,{height}",
                f"--screenshot={shot}", report.html.as_uri()], tmp_path / "profile2")  # fmt: skip
     img = np.asarray(Image.open(shot).convert("RGB")).astype(int)
     for f in figs:
