@@ -5,8 +5,10 @@ A preset is an ordinary chain (``[{op: name, ...params}, ...]``) with a one-line
 Every step it contributes to a variant carries ``"preset": NAME`` in the manifest's chain.
 
 A journey chains presets hop by hop. Between hops the file is decoded by an explicit ``decode``
-step (tagged with the receiving preset), placed after the preset's leading ``skip_if_small``
-when it has one, because that rule judges the incoming file before it is decoded.
+step, placed after the receiving preset's leading ``skip_if_small`` when it has one, because
+that rule judges the incoming file before it is decoded. The decode belongs to the journey (the
+axis' ``decode_backend``), not to a preset, so it carries no preset tag; being the same step
+object as the runner's PSNR decode, it is decoded once per hop.
 """
 
 from __future__ import annotations
@@ -144,6 +146,6 @@ def journey_chain(
         hop = list(chains[name])
         if i > 0:
             at = 1 if hop[0].op == "skip_if_small" else 0
-            hop.insert(at, Step("decode", decode_backend, DecodeParams(), preset=name))
+            hop.insert(at, Step("decode", decode_backend, DecodeParams()))
         steps += hop
     return tuple(steps)
