@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -79,8 +80,10 @@ def test_cuda_matches_cpu_and_amp_runs(generated, tmp_path):
 
 @pytest.mark.slow
 def test_demo_end_to_end(tmp_path, request):
-    if not request.config.getoption("--runslow", default=False):
-        pytest.skip("slow: the full demo (minutes); run with --runslow")
+    if not (
+        request.config.getoption("--runslow", default=False) or os.environ.get("DEGRADEBENCH_SLOW")
+    ):
+        pytest.skip("slow: the full demo (minutes); run with --runslow or DEGRADEBENCH_SLOW=1")
     from degradebench._cmd_demo import run_demo
 
     r = run_demo(tmp_path / "demo", progress=False)
