@@ -1,7 +1,7 @@
 """``degradebench demo``: the main job end to end on the embedded default, beneath one folder.
 
-Builds the virtual-camera dataset, loads the shipped reference model, generates the default suite
-on the held-out fold 0, evaluates, and writes the report.
+Builds the virtual-camera dataset, loads the shipped reference model, generates the default and
+social suites on the held-out fold 0, evaluates each, and writes one report.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 __all__ = ["add_parser", "run", "run_demo"]
 
 DATASET = "virtual-cameras"
-SUITE = "default"
+SUITES = ("default", "social")  # the JPEG/crop axes, then social-media-like journeys
 FOLD = 0  # held out from the reference model's training everywhere
 
 
@@ -56,7 +56,7 @@ def _cores() -> int:
 
 
 def _step(i: int, text: str) -> float:
-    print(f"[{i}/5] {text}", file=sys.stderr, flush=True)
+    print(f"[{i}/5] {text}", file=sys.stderr, flush=True)  # steps 3-4 repeat per suite
     return time.perf_counter()
 
 
@@ -96,25 +96,32 @@ def run_demo(
     model = load_model("reference")
     times["model"] = time.perf_counter() - t
 
-    variants = out / "variants"
-    t = _step(3, f"generating the {SUITE!r} suite on held-out fold {FOLD} into {variants}")
-    generate(
-        config=cfg, dataset=DATASET, suite=SUITE, out=variants, jobs=jobs, folds=[FOLD],
-        progress=progress,
-    )  # fmt: skip
-    times["generate"] = time.perf_counter() - t
-
-    results = out / "results"
-    t = _step(4, f"evaluating {model.name!r} on every variant into {results}")
-    res = evaluate(
-        variants, model, results, device=device, folds=[FOLD], progress=progress,
-        channels_last=True,
-    )  # fmt: skip
-    times["evaluate"] = time.perf_counter() - t
+    results_dirs, res = [], None
+    times["generate"] = times["evaluate"] = 0.0
+    n_variants, rates = 0, []
+    for suite in SUITES:
+        variants = out / "variants" / suite
+        t = _step(3, f"generating the {suite!r} suite on held-out fold {FOLD} into {variants}")
+        generate(
+            config=cfg, dataset=DATASET, suite=suite, out=variants, jobs=jobs, folds=[FOLD],
+            progress=progress,
+        )  # fmt: skip
+        times["generate"] += time.perf_counter() - t
+        results = out / "results" / suite
+        t = _step(4, f"evaluating {model.name!r} on every {suite!r} variant into {results}")
+        r = evaluate(
+            variants, model, results, device=device, folds=[FOLD], progress=progress,
+            channels_last=True, name=model.name if suite == SUITES[0] else f"{model.name} ({suite})",
+        )  # fmt: skip
+        times["evaluate"] += time.perf_counter() - t
+        results_dirs.append(results)
+        n_variants += len(r.predictions)
+        rates.append(r.run["throughput"]["images_per_s"])
+        res = res or r
 
     t = _step(5, "writing the report")
     files = write_report(
-        [results], out / "report",
+        results_dirs, out / "report",
         title=f"degradebench demo: reference model on virtual cameras (held-out fold {FOLD})",
     )  # fmt: skip
     times["report"] = time.perf_counter() - t
@@ -127,9 +134,18 @@ def run_demo(
         headline[f"{r.axis}.{r.metric}"] = float(r.value)
     return {
         "out": out, "report": files.html, "results": results, "times": times,
-        "headline": headline, "images_per_s": res.run["throughput"]["images_per_s"],
-        "variants": len(res.predictions),
+        "headline": headline, "images_per_s": sum(rates) / len(rates),
+        "variants": n_variants, "social": _social_headline(out / "results" / SUITES[-1]),
     }  # fmt: skip
+
+
+def _social_headline(results: Path) -> dict[str, float]:
+    """Accuracy of the reference model after 1, 2 and 3 hops through each preset."""
+    import pandas as pd
+
+    s = pd.read_parquet(results / "summary.parquet")
+    s = s[(s["metric"] == "accuracy") & (s["axis"] != "clean") & (s["axis"] != "random-journey")]
+    return {f"{r.axis}@{r.level}": float(r.value) for r in s.itertuples()}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -145,6 +161,14 @@ def run(args: argparse.Namespace) -> int:
             drop = h.get(f"{axis}.max_accuracy_drop", float("nan"))
             print(f"  {axis:<12} mean accuracy {100 * value:5.1f}%, worst level "
                   f"{100 * drop:5.1f} points below clean")  # fmt: skip
+    if r.get("social"):
+        by_axis: dict[str, list[str]] = {}
+        for key, value in r["social"].items():
+            axis, level = key.split("@")
+            by_axis.setdefault(axis, []).append(f"{level}: {100 * value:.0f}%")
+        print("  social journeys, accuracy by hops:")
+        for axis, vals in by_axis.items():
+            print(f"    {axis:<15} " + ", ".join(vals))
     t = r["times"]
     print(f"{r['variants']} variants in {t['total']:.0f} s (dataset {t['dataset']:.0f} s, generate "
           f"{t['generate']:.0f} s, evaluate {t['evaluate']:.0f} s at {r['images_per_s']:.1f} "

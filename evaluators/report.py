@@ -300,7 +300,8 @@ def _dense(values: pd.Index) -> list:
 
 
 def _heatmap_figure(models: list[_Model], axis: str) -> tuple[Figure, str, tuple] | None:
-    preds = [m.pred[m.pred["axis"] == axis] for m in models if len(m.pred)]
+    models = [m for m in models if len(m.pred) and (m.pred["axis"] == axis).any()]  # side by side
+    preds = [m.pred[m.pred["axis"] == axis] for m in models]
     if not preds or preds[0].empty:
         return None
     pair = heatmap_params(preds[0]["axis_params"])

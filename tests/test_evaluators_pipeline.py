@@ -90,5 +90,6 @@ def test_demo_end_to_end(tmp_path, request):
     assert r["report"].exists()
     assert r["headline"]["clean_accuracy"] >= 0.9
     html = r["report"].read_text()
-    for axis in ("jpeg", "double_jpeg", "crop"):
+    for axis in ("jpeg", "double_jpeg", "crop", "whatsapp-like", "journey", "random-journey"):
         assert f"Axis <code>{axis}</code>" in html
+    assert set(r["social"]) >= {"journey@1", "journey@2", "journey@3"}
