@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import platform
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from degradebench import __version__
 from degradebench.generators._errors import ConfigError, DegradebenchError
+from degradebench.generators._provenance import git_revision, library_versions
 
 from . import metrics as M
 from ._runner import run_model
@@ -94,35 +94,22 @@ def load_manifest(manifest: str | Path) -> tuple[pd.DataFrame, Path, dict]:
     return df, root, meta
 
 
-def _versions() -> dict[str, str]:
+def _versions() -> dict[str, str | None]:
+    """The generators' library versions (Pillow, libjpeg-turbo, OpenCV, numpy, git) plus what
+    evaluation adds (torch, pandas, onnxruntime, ...)."""
     import importlib.metadata as md
 
-    out = {"python": platform.python_version(), "platform": platform.platform(),
-           "degradebench": __version__}  # fmt: skip
-    for name in ("torch", "numpy", "pandas", "pyarrow", "pillow", "opencv-python-headless",
-                 "onnxruntime", "matplotlib", "scipy"):  # fmt: skip
+    out = {
+        **library_versions(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+    for name in ("torch", "pandas", "pyarrow", "onnxruntime", "matplotlib", "scipy"):
         try:
             out[name] = md.version(name)
         except md.PackageNotFoundError:
             continue
-    try:
-        import PIL.features
-
-        out["libjpeg_turbo"] = str(PIL.features.version("libjpeg_turbo"))
-    except Exception:  # provenance only
-        pass
     return out
-
-
-def _git_revision() -> str | None:
-    try:
-        r = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
-            capture_output=True, text=True, timeout=5, check=False,
-        )  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return r.stdout.strip() or None if r.returncode == 0 else None
 
 
 def _parse_folds(folds) -> list[int] | None:
@@ -356,7 +343,7 @@ def evaluate(
     outp.mkdir(parents=True, exist_ok=True)
     run_info = {
         "degradebench_version": __version__,
-        "git_revision": _git_revision(),
+        "git_revision": git_revision(),
         "created_unix": time.time(),
         "model": {
             "name": model.name, "spec": model.spec, "kind": model.kind,
