@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from .._errors import OpError
 from .._schema import spec
