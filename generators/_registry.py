@@ -14,9 +14,12 @@ __all__ = ["Registry", "import_target", "suggest"]
 T = TypeVar("T")
 
 
-def suggest(name: str, choices: list[str] | tuple[str, ...]) -> str:
-    """Return "did you mean 'x'? " for the close matches of ``name`` (empty when none)."""
-    close = difflib.get_close_matches(str(name), list(choices), n=3, cutoff=0.6)
+def suggest(name: object, choices: list[str] | tuple[str, ...]) -> str:
+    """Return "did you mean 'x'? " for the close matches of ``name`` (empty when none, and for
+    anything but a short string: a list or a megabyte of text has no close match)."""
+    if not isinstance(name, str) or len(name) > 200:
+        return ""
+    close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.6)
     if not close:
         return ""
     return "did you mean " + " or ".join(repr(c) for c in close) + "? "
@@ -41,6 +44,12 @@ def import_target(target: str) -> object:
     return obj
 
 
+def _brief(value: object) -> str:
+    from ._schema import short_repr  # _schema imports this module
+
+    return short_repr(value)
+
+
 class Registry(Generic[T]):
     """Name -> object map that rejects duplicates and answers unknown names with close matches."""
 
@@ -63,10 +72,11 @@ class Registry(Generic[T]):
         return obj
 
     def get(self, name: str) -> T:
-        if name not in self._items:
+        if name not in self:
             names = sorted(self._items)
+            shown = repr(name) if isinstance(name, str) and len(name) <= 200 else _brief(name)
             msg = (
-                f"unknown {self.kind} {name!r}; {suggest(name, names)}available: {', '.join(names)}"
+                f"unknown {self.kind} {shown}; {suggest(name, names)}available: {', '.join(names)}"
             )
             raise ConfigError(msg)
         obj = self._items[name]
@@ -79,7 +89,7 @@ class Registry(Generic[T]):
         return sorted(self._items)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._items
+        return isinstance(name, str) and name in self._items  # a YAML list or map is no name
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import reprlib
 import types
 import typing
 from collections.abc import Mapping
@@ -17,7 +18,34 @@ from typing import Any
 from ._errors import ConfigError
 from ._registry import suggest
 
-__all__ = ["spec", "from_mapping", "check_int", "check_float", "check_choice", "to_plain"]
+__all__ = [
+    "spec",
+    "from_mapping",
+    "check_int",
+    "check_float",
+    "check_choice",
+    "to_plain",
+    "short_repr",
+    "repeats",
+]
+
+# Values quoted in error messages are abbreviated: a YAML alias bomb or a megabyte string must not
+# turn one error into minutes of repr() and a message nobody can read.
+_REPR = reprlib.Repr()
+_REPR.maxlevel = 3
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxset = _REPR.maxfrozenset = _REPR.maxdict = 8
+_REPR.maxstring = 80
+_REPR.maxlong = 40
+_REPR.maxother = 80
+
+
+def short_repr(value: Any) -> str:
+    """``repr(value)`` abbreviated to about 100 characters, one line, in bounded time."""
+    try:
+        text = _REPR.repr(value)
+    except Exception:  # noqa: BLE001 - a hostile __repr__ must not replace the real error
+        text = f"<{type(value).__name__}>"
+    return text.replace("\n", "\\n")
 
 
 def spec(
@@ -27,8 +55,19 @@ def spec(
     return {"lo": lo, "hi": hi, "choices": choices, "doc": doc}
 
 
+def repeats(values: Any) -> str:
+    """'repeated values [90] in [95, 90, 90, ...]': what repeats, the list abbreviated."""
+    seen: set = set()
+    dups: list = []
+    for v in values:
+        if v in seen and v not in dups:
+            dups.append(v)
+        seen.add(v)
+    return f"repeated values {short_repr(dups)} in {short_repr(list(values))}"
+
+
 def _kind(v: Any) -> str:
-    return f"{v!r} ({type(v).__name__})"
+    return f"{short_repr(v)} ({type(v).__name__})"
 
 
 def check_int(value: Any, path: str, lo: int | None = None, hi: int | None = None) -> int:
@@ -59,7 +98,7 @@ def check_choice(value: Any, path: str, choices: tuple | list) -> Any:
     if value not in choices:
         names = [str(c) for c in choices]
         raise ConfigError(
-            f"{path}: must be one of {', '.join(names)}; {suggest(str(value), names)}got {value!r}"
+            f"{path}: must be one of {', '.join(names)}; {suggest(value, names)}got {short_repr(value)}"
         )
     return value
 
@@ -103,7 +142,9 @@ def _coerce(value: Any, tp: Any, path: str, meta: Mapping) -> Any:
         args = typing.get_args(tp)
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(value) != len(args):
-                raise ConfigError(f"{path}: must be a list of {len(args)} values, got {value!r}")
+                raise ConfigError(
+                    f"{path}: must be a list of {len(args)} values, got {short_repr(value)}"
+                )
             return tuple(
                 _coerce(v, a, f"{path}[{i}]", meta) for i, (v, a) in enumerate(zip(value, args))
             )
@@ -140,7 +181,7 @@ def from_mapping(cls: type, mapping: Any, path: str) -> Any:
         if key not in fields:
             names = sorted(fields)
             raise ConfigError(
-                f"{path}.{key}: unknown key; {suggest(str(key), names)}allowed: {', '.join(names)}"
+                f"{path}.{key}: unknown key; {suggest(key, names)}allowed: {', '.join(names)}"
             )
     kwargs = {}
     for name, f in fields.items():

@@ -16,7 +16,7 @@ import yaml
 
 from ._errors import ConfigError
 from ._registry import suggest
-from ._schema import check_int, from_mapping, spec, to_plain
+from ._schema import check_int, from_mapping, short_repr, spec, to_plain
 from .axes import AXES
 
 __all__ = [
@@ -127,7 +127,7 @@ def default_config_path() -> Path:
 
 
 def _kind_name(v: Any) -> str:
-    return f"{v!r} ({type(v).__name__})"
+    return f"{short_repr(v)} ({type(v).__name__})"
 
 
 def _check_keys(mapping: Any, allowed: tuple[str, ...], path: str) -> dict:
@@ -136,7 +136,7 @@ def _check_keys(mapping: Any, allowed: tuple[str, ...], path: str) -> dict:
     for key in mapping:
         if key not in allowed:
             raise ConfigError(
-                f"{path}.{key}: unknown key; {suggest(str(key), list(allowed))}allowed: {', '.join(allowed)}"
+                f"{path}.{key}: unknown key; {suggest(key, list(allowed))}allowed: {', '.join(allowed)}"
             )
     return mapping
 
@@ -147,7 +147,7 @@ def _parse_dataset(name: str, raw: Any, path: str) -> DatasetSpec:
     kind = raw.get("kind")
     if kind not in DATASET_KINDS:
         raise ConfigError(
-            f"{path}.kind: must be one of {', '.join(DATASET_KINDS)}; {suggest(str(kind), DATASET_KINDS)}got {kind!r}"
+            f"{path}.kind: must be one of {', '.join(DATASET_KINDS)}; {suggest(kind, DATASET_KINDS)}got {short_repr(kind)}"
         )
     body = {k: v for k, v in raw.items() if k != "kind"}
     if kind == "virtual-cameras":
@@ -198,7 +198,7 @@ def _parse_suite(name: str, raw: Any, path: str, presets: dict | None = None) ->
             or not axis_name.replace("_", "").replace("-", "").isalnum()
         ):
             raise ConfigError(
-                f"{apath}: axis names use letters, digits, '_' and '-', got {axis_name!r}"
+                f"{apath}: axis names use letters, digits, '_' and '-', got {short_repr(axis_name)}"
             )
         body = {} if body is None else body
         if not isinstance(body, dict):
@@ -206,7 +206,7 @@ def _parse_suite(name: str, raw: Any, path: str, presets: dict | None = None) ->
         atype = body.get("type", axis_name)
         if atype not in AXES:
             raise ConfigError(
-                f"{apath}.type: unknown axis type {atype!r}; {suggest(str(atype), AXES.names())}"
+                f"{apath}.type: unknown axis type {short_repr(atype)}; {suggest(atype, AXES.names())}"
                 f"available: {', '.join(AXES.names())} (set 'type:' when the axis name is not a type)"
             )
         params = from_mapping(
@@ -234,21 +234,123 @@ def _parse_suite(name: str, raw: Any, path: str, presets: dict | None = None) ->
     return SuiteSpec(name, seed, desc, tuple(axes), canonical, path)
 
 
+# Bounds on what a config may expand to: the shipped file has ~900 values nested 8 deep. YAML
+# aliases can make a small file expand exponentially ("billion laughs"), and PyYAML composes
+# recursively, so both are checked before anything is constructed.
+MAX_YAML_DEPTH = 50
+MAX_YAML_VALUES = 100_000
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate keys (a silent override hides a typo)."""
+    """SafeLoader that rejects duplicate keys (a silent override hides a typo), documents nested
+    or expanding beyond the bounds above, and turns a constructor's own exception (a bad date, a
+    5000-digit integer, ``!!bool maybe``) into a ConfigError naming the line."""
+
+    _depth = 0
+
+    def compose_node(self, parent, index):  # noqa: ANN001, ANN201 - PyYAML's signature
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                mark = self.peek_event().start_mark
+                raise ConfigError(
+                    f"line {mark.line + 1}: nested more than {MAX_YAML_DEPTH} levels deep"
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_document(self, node):  # noqa: ANN001, ANN201
+        _check_expanded_size(node)
+        return super().construct_document(node)
+
+    def construct_object(self, node, deep=False):  # noqa: ANN001, ANN201
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ConfigError, yaml.YAMLError):
+            raise
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError, IndexError) as exc:
+            tag = node.tag.rpartition(":")[2] or node.tag
+            value = node.value if isinstance(node, yaml.ScalarNode) else type(node).__name__
+            msg = (
+                f"line {node.start_mark.line + 1}, column {node.start_mark.column + 1}: cannot "
+                f"read {short_repr(value)} as {tag} ({type(exc).__name__}: {short_repr(str(exc))})"
+            )
+            raise ConfigError(msg) from None
 
 
-def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+def _check_expanded_size(root: yaml.Node) -> None:
+    """Count values as they would be after expanding aliases (each node once, memoised)."""
+    sizes: dict[int, int] = {}
+    pending: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, kids_done = stack.pop()
+        if isinstance(node, yaml.ScalarNode):
+            sizes[id(node)] = 1
+            continue
+        kids = (
+            [n for pair in node.value for n in pair]
+            if isinstance(node, yaml.MappingNode)
+            else node.value
+        )
+        if not kids_done:
+            if id(node) in sizes or id(node) in pending:
+                continue
+            pending.add(id(node))
+            stack.append((node, True))
+            stack.extend((k, False) for k in kids)
+            continue
+        pending.discard(id(node))
+        total = 1 + sum(sizes.get(id(k), 0) for k in kids)  # 0: a recursive alias
+        if total > MAX_YAML_VALUES:
+            raise ConfigError(
+                f"line {node.start_mark.line + 1}: expands to more than {MAX_YAML_VALUES} "
+                "values (YAML aliases repeating large lists?)"
+            )
+        sizes[id(node)] = total
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.Node, deep: bool = False) -> dict:
+    if not isinstance(node, yaml.MappingNode):
+        raise ConfigError(
+            f"line {node.start_mark.line + 1}: expected a mapping, found "
+            + ("a list" if isinstance(node, yaml.SequenceNode) else f"{short_repr(node.value)}")
+        )
     seen = set()
     for key_node, _ in node.value:
+        if key_node.tag == _MERGE_TAG:  # '<<: *base' merges are YAML, not duplicates
+            continue
         key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise ConfigError(f"line {key_node.start_mark.line + 1}: duplicate key {key!r}")
+        try:
+            duplicate = key in seen
+        except TypeError:  # '? [1, 2]': a list or mapping used as a key
+            raise ConfigError(
+                f"line {key_node.start_mark.line + 1}: a key must be text or a number, "
+                f"got {short_repr(key)}"
+            ) from None
+        if duplicate:
+            raise ConfigError(
+                f"line {key_node.start_mark.line + 1}: duplicate key {short_repr(key)}"
+            )
         seen.add(key)
     return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
 
 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _yaml_error_line(exc: yaml.YAMLError) -> str:
+    """PyYAML's multi-line message as one line: 'line L, column C: problem (context)'."""
+    problem = getattr(exc, "problem", None)
+    mark = getattr(exc, "problem_mark", None)
+    if problem is None:
+        return " ".join(str(exc).split())
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    context = getattr(exc, "context", None)
+    text = f"{where}{problem}" + (f" ({context})" if context else "")
+    return " ".join(text.split())
 
 
 def parse_config(text: str, path: str = "datasets.yaml") -> Config:
@@ -257,13 +359,14 @@ def parse_config(text: str, path: str = "datasets.yaml") -> Config:
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML (safe subset, no tags): {exc}") from None
+        msg = f"{path}: not valid YAML (safe subset, no tags): {_yaml_error_line(exc)}"
+        raise ConfigError(msg) from None
     raw = _check_keys(
         raw if raw is not None else {}, ("version", "datasets", "suites", "presets"), path
     )
     version = raw.get("version", 1)
     if version != 1:
-        raise ConfigError(f"{path}: version: must be 1, got {version!r}")
+        raise ConfigError(f"{path}: version: must be 1, got {short_repr(version)}")
     datasets_raw = raw.get("datasets") or {}
     suites_raw = raw.get("suites") or {}
     if not isinstance(datasets_raw, dict):

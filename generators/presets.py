@@ -20,6 +20,7 @@ from typing import Any
 
 from ._errors import ConfigError, OpError
 from ._registry import suggest
+from ._schema import short_repr
 from .ops import OPS, Step, make_step
 from .ops.jpeg import DecodeParams
 
@@ -61,7 +62,7 @@ def concrete_step(step: Step, path: str) -> Step:
 
 def _one_line(value: Any, path: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{path}: must be a non-empty string, got {value!r}")
+        raise ConfigError(f"{path}: must be a non-empty string, got {short_repr(value)}")
     if "\n" in value.strip():
         raise ConfigError(f"{path}: must be one line (no line breaks)")
     return value.strip()
@@ -70,12 +71,12 @@ def _one_line(value: Any, path: str) -> str:
 def _parse_preset(name: str, raw: Any, path: str) -> Preset:
     if not isinstance(raw, Mapping):
         raise ConfigError(
-            f"{path}: must be a mapping with keys {', '.join(PRESET_KEYS)}, got {raw!r}"
+            f"{path}: must be a mapping with keys {', '.join(PRESET_KEYS)}, got {short_repr(raw)}"
         )
     for key in raw:
         if key not in PRESET_KEYS:
             raise ConfigError(
-                f"{path}.{key}: unknown key; {suggest(str(key), PRESET_KEYS)}"
+                f"{path}.{key}: unknown key; {suggest(key, PRESET_KEYS)}"
                 f"allowed: {', '.join(PRESET_KEYS)}"
             )
     for key in PRESET_KEYS:
@@ -85,7 +86,9 @@ def _parse_preset(name: str, raw: Any, path: str) -> Preset:
     note = _one_line(raw["note"], f"{path}.note")
     chain = raw["chain"]
     if not isinstance(chain, list) or not chain:
-        raise ConfigError(f"{path}.chain: must be a non-empty list of steps, got {chain!r}")
+        raise ConfigError(
+            f"{path}.chain: must be a non-empty list of steps, got {short_repr(chain)}"
+        )
     steps = []
     for i, spec in enumerate(chain):
         spath = f"{path}.chain[{i}]"
@@ -125,12 +128,12 @@ def parse_presets(raw: Any, path: str = "presets") -> dict[str, Preset]:
     if raw is None:
         return {}
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"{path}: must be a mapping of name -> preset, got {raw!r}")
+        raise ConfigError(f"{path}: must be a mapping of name -> preset, got {short_repr(raw)}")
     out = {}
     for name, body in raw.items():
         if not isinstance(name, str) or not name.replace("-", "").replace("_", "").isalnum():
             raise ConfigError(
-                f"{path}: preset names use letters, digits, '_' and '-', got {name!r}"
+                f"{path}: preset names use letters, digits, '_' and '-', got {short_repr(name)}"
             )
         out[name] = _parse_preset(name, body, f"{path}.{name}")
     return out

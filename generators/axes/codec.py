@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from .._errors import ConfigError
 from .._registry import suggest
-from .._schema import spec
+from .._schema import repeats, spec
 from ..ops import Step
 from ..ops.codec import (
     DCT_METHODS,
@@ -92,7 +92,7 @@ class CodecAxisParams:
         for name in ("qualities", "encoders", "decoders"):
             vals = list(getattr(self, name))
             if len(set(vals)) != len(vals):
-                raise ConfigError(f"{name}: repeated values in {vals}")
+                raise ConfigError(f"{name}: {repeats(vals)}")
         for i, e in enumerate(self.encoders):
             backend, _ = _impl_backend(e, f"encoders[{i}]")
             if backend != "jpeglib" and self.encoder_dct != "islow":

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .._errors import ConfigError
-from .._schema import spec
+from .._schema import repeats, spec
 from ..ops import Step
 from ..ops.crop import CropParams
 from ..ops.jpeg import SUBSAMPLINGS, DecodeParams, JpegParams
@@ -29,7 +29,7 @@ class DoubleJpegParams:
         if not self.q1 or not self.q2:
             raise ConfigError("q1/q2: must each list at least one quality 1..100")
         if len(set(self.shifts)) != len(self.shifts):
-            raise ConfigError(f"shifts: repeated values in {[list(s) for s in self.shifts]}")
+            raise ConfigError(f"shifts: {repeats([tuple(s) for s in self.shifts])}")
         if not self.shifts and not self.random_shifts:
             raise ConfigError("shifts: give at least one [r, c] shift or random_shifts > 0")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .._errors import ConfigError
-from .._schema import spec
+from .._schema import repeats, spec
 from ..ops import Step
 from ..ops.gamma import GAMMA_FORMULAS, GammaParams
 from ..ops.jpeg import SUBSAMPLINGS
@@ -29,7 +29,7 @@ class GammaAxisParams:
         if not self.gammas:
             raise ConfigError("gammas: must list at least one gamma > 0")
         if len(set(self.gammas)) != len(self.gammas):
-            raise ConfigError(f"gammas: repeated values in {list(self.gammas)}")
+            raise ConfigError(f"gammas: {repeats(self.gammas)}")
         if self.save == "jpeg" and self.quality is None:
             raise ConfigError("quality: required when save is 'jpeg'")
 

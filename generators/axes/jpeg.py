@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .._errors import ConfigError
-from .._schema import spec
+from .._schema import repeats, spec
 from ..ops import Step
 from ..ops.jpeg import SUBSAMPLINGS, JpegParams
 from ._base import AxisDef, Level, PlanContext, register_axis
@@ -23,7 +23,7 @@ class JpegLadderParams:
         if not self.qualities:
             raise ConfigError("qualities: must list at least one quality 1..100")
         if len(set(self.qualities)) != len(self.qualities):
-            raise ConfigError(f"qualities: repeated values in {list(self.qualities)}")
+            raise ConfigError(f"qualities: {repeats(self.qualities)}")
 
 
 def plan_jpeg(p: JpegLadderParams, ctx: PlanContext) -> list[Level]:

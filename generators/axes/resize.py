@@ -8,7 +8,7 @@ import itertools
 from dataclasses import dataclass, field
 
 from .._errors import ConfigError
-from .._schema import spec
+from .._schema import repeats, spec
 from ..ops.jpeg import SUBSAMPLINGS
 from ..ops.resize import (
     BACKENDS,
@@ -57,7 +57,7 @@ class ResizeAxisParams:
         for name in ("backends", "methods", "scales", "sides", "sizes"):
             vals = list(getattr(self, name))
             if len(set(vals)) != len(vals):
-                raise ConfigError(f"{name}: repeated values in {vals}")
+                raise ConfigError(f"{name}: {repeats(vals)}")
         targets = self.targets()
         if not targets:
             key = {"scale": "scales", "shorter": "sides", "longer": "sides"}.get(self.mode, "sizes")

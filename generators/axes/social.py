@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from .._errors import ConfigError
 from .._registry import suggest
-from .._schema import spec
+from .._schema import repeats, spec
 from ..ops import Step
 from ..presets import Preset, journey_chain
 from ._base import AxisDef, Level, PlanContext, register_axis
@@ -72,10 +72,10 @@ class SocialParams:
                 raise ConfigError(f"{name}: only used by mode 'random', got mode {self.mode!r}")
         hops = self.hops or (1, 2, 3)
         if len(set(hops)) != len(hops):
-            raise ConfigError(f"hops: repeated values in {list(hops)}")
+            raise ConfigError(f"hops: {repeats(hops)}")
         object.__setattr__(self, "hops", tuple(hops))
         if len(set(self.presets)) != len(self.presets) and self.mode == "repeat":
-            raise ConfigError(f"presets: repeated names in {list(self.presets)}")
+            raise ConfigError(f"presets: {repeats(self.presets)}")
         if self.mode == "sequence" and max(hops) > len(self.presets):
             raise ConfigError(
                 f"hops: a sequence of {len(self.presets)} presets has at most "

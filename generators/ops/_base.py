@@ -16,7 +16,7 @@ import numpy as np
 
 from .._errors import ConfigError, OpError
 from .._registry import Registry
-from .._schema import from_mapping, to_plain
+from .._schema import from_mapping, short_repr, to_plain
 
 __all__ = ["Step", "ImageState", "OpDef", "OPS", "register_op", "make_step", "canonical_chain"]
 
@@ -110,7 +110,9 @@ def make_step(
     if isinstance(spec, Step):
         return spec
     if not isinstance(spec, Mapping):
-        raise ConfigError(f"{path}: a step must be a mapping with an 'op' key, got {spec!r}")
+        raise ConfigError(
+            f"{path}: a step must be a mapping with an 'op' key, got {short_repr(spec)}"
+        )
     if "op" not in spec:
         raise ConfigError(f"{path}: missing 'op'; available: {', '.join(OPS.names())}")
     try:
@@ -120,7 +122,7 @@ def make_step(
     backend = spec.get("backend", opdef.default_backend)
     if backend not in opdef.backends:
         raise ConfigError(
-            f"{path}.backend: op {opdef.name!r} has backends {', '.join(opdef.backends)}; got {backend!r}"
+            f"{path}.backend: op {opdef.name!r} has backends {', '.join(opdef.backends)}; got {short_repr(backend)}"
         )
     if "params" in spec:
         extra = set(spec) - {"op", "backend", "params", "preset"}
