@@ -19,6 +19,7 @@ Decode policy (the README quotes this; `load_step["params"]` records what was do
      `Image.MAX_IMAGE_PIXELS`, read at call time); Pillow's `DecompressionBombWarning` is an
      error here (only inside this call: `warnings.catch_warnings()`, no global filter change),
      and its `DecompressionBombError` (over twice Pillow's limit) is one whatever `max_pixels`;
+     also a PNG text or ICC chunk that inflates past Pillow's `MAX_TEXT_CHUNK`;
    - "unsupported_mode": decodable but with no defined conversion to 8-bit: mode "F" (32-bit
      float: no display range is defined, so no guess is made; convert it to 8/16-bit integers
      first), 12-bit JPEG (Pillow decodes 8-bit JPEG only), EPS (refused: decoding runs
@@ -55,6 +56,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -212,11 +214,18 @@ def _classify_unidentified(path: str, data: bytes, exc: Exception) -> SourceErro
     if fmt == "PNG" and _png_header_truncated(data):
         msg = f"PNG signature but the data ends ({len(data)} bytes) before the image data"
         return _fail(path, "truncated", msg)
-    return _fail(path, "corrupt", f"{fmt} signature but Pillow cannot read its header ({exc})")
+    reason = re.sub(r" <_io\.BytesIO object at 0x[0-9a-f]+>", "", str(exc))  # no memory address
+    return _fail(path, "corrupt", f"{fmt} signature but Pillow cannot read its header ({reason})")
 
 
 def _classify_load_error(path: str, fmt: str, exc: Exception) -> SourceError:
     text = str(exc)
+    if "Decompressed data too large" in text:  # Pillow's cap on zTXt/iTXt/iCCP chunks
+        msg = (
+            f"{fmt} has a compressed text or ICC chunk that expands beyond Pillow's safety "
+            f"limit ({text})"
+        )
+        return _fail(path, "decompression_bomb", msg)
     if isinstance(exc, (OSError, EOFError)) and "truncated" in text.lower():
         return _fail(path, "truncated", f"{fmt} data ends early: {text}; the file is incomplete")
     return _fail(path, "corrupt", f"{fmt} data is corrupt: {type(exc).__name__}: {text}")

@@ -78,6 +78,7 @@ class GenerateSummary:
     variants: int = 0
     failed_sources: int = 0
     failed_variants: int = 0
+    duplicates: int = 0  # files with the same bytes as an earlier one: listed in errors.parquet
     seconds: float = 0.0
     errors: list[dict] = field(default_factory=list)
 
@@ -86,9 +87,10 @@ class GenerateSummary:
             f"{self.variants} variants from {self.sources} sources "
             f"({self.sources_skipped} already done) in {self.seconds:.1f}s; "
             f"{self.failed_sources} sources and {self.failed_variants} variants failed"
+            + (f"; {self.duplicates} duplicate files skipped" if self.duplicates else "")
             + (
                 f" (see {self.out / mf.ERRORS_FILE})"
-                if self.failed_sources or self.failed_variants
+                if self.failed_sources or self.failed_variants or self.duplicates
                 else ""
             )
         )
@@ -255,22 +257,35 @@ def execute_source(
     """Make every variant of one source. Returns (variants written, error rows, variants planned).
     Never raises for a bad image, a bad variant or a source over the time limit: those become
     error rows (a timed-out source's files are removed, so the disk agrees with the manifest)."""
+    out_dir = Path(out)
     written: list[str] = []
     try:
         with _time_limit(timeout, job.ref.path):
-            return _execute_source(job, out, psnr, meta, written)
+            rows, errors = _execute_source(job, out, psnr, meta, written)
     except SourceTimeout as exc:
         for f in written:
             with contextlib.suppress(OSError):
                 os.unlink(f)
         errors = [_error_row(job, exc.stage, exc)]
-        _write_errors_part(Path(out), job, errors)
+        _write_errors_part(out_dir, job, errors)
         return 0, errors, len(job.plans)
+    # The parts are written after the time limit is disarmed: an alarm between the manifest
+    # part's rename and the end of the source would delete files the part names.
+    # Errors first, then the manifest part: the part's presence is what marks the source done.
+    if errors:
+        _write_errors_part(out_dir, job, errors)
+    if rows is None:  # the source itself failed (read or decode): no manifest part
+        return 0, errors, len(job.plans)
+    table = pa.Table.from_pylist(rows, schema=mf.with_metadata(mf.MANIFEST_SCHEMA, meta))
+    mf.write_table_atomic(table, out_dir / mf.MANIFEST_DIR / _part_name(job.suite, job.source_id))
+    return len(rows), errors, len(job.plans)
 
 
 def _execute_source(
     job: SourceJob, out: str, psnr: bool, meta: dict, written: list[str]
-) -> tuple[int, list[dict], int]:
+) -> tuple[list[dict] | None, list[dict]]:
+    """(manifest rows, error rows); rows is None when the source could not be read or decoded.
+    Writes the variant files (appending each path to ``written`` first), not the parts."""
     from ._decode import decode_source
     from ._jpeginfo import estimate_quality, probe_jpeg, tables_sha256
 
@@ -287,13 +302,9 @@ def _execute_source(
             )
         src = decode_source(job.ref.path, data=data)
     except SourceError as exc:
-        errors.append(_error_row(job, exc.stage, exc))
-        _write_errors_part(out_dir, job, errors)
-        return 0, errors, len(job.plans)
+        return None, [_error_row(job, exc.stage, exc)]
     except OSError as exc:
-        errors.append(_error_row(job, "read", exc, error_type="unreadable"))
-        _write_errors_part(out_dir, job, errors)
-        return 0, errors, len(job.plans)
+        return None, [_error_row(job, "read", exc, error_type="unreadable")]
 
     from .ops.metadata import read_source_metadata
     from .ops.skip import source_file_meta
@@ -420,12 +431,7 @@ def _execute_source(
             raise
         except (OpError, ConfigError, SourceError) as exc:
             errors.append(_error_row(job, "variant", exc, variant=f"{plan.axis}/{plan.level}"))
-    # Errors first, then the manifest part: the part's presence is what marks the source done.
-    if errors:
-        _write_errors_part(out_dir, job, errors)
-    table = pa.Table.from_pylist(rows, schema=mf.with_metadata(mf.MANIFEST_SCHEMA, meta))
-    mf.write_table_atomic(table, out_dir / mf.MANIFEST_DIR / _part_name(job.suite, job.source_id))
-    return len(rows), errors, len(job.plans)
+    return rows, errors
 
 
 def _write_errors_part(out_dir: Path, job: SourceJob, errors: list[dict]) -> None:
@@ -440,6 +446,7 @@ def _consolidate_errors(out_dir: Path) -> int:
     import pyarrow.parquet as pq
 
     tables = [pq.read_table(p, schema=mf.ERRORS_SCHEMA) for p in parts]
+
     table = pa.concat_tables(tables) if tables else mf.ERRORS_SCHEMA.empty_table()
     mf.write_table_atomic(table, out_dir / mf.ERRORS_FILE)
     return table.num_rows
@@ -550,9 +557,10 @@ def generate(
             "dataset": name,
             "versions": library_versions(),
         }
-        jobs_list, skipped = _plan_all(refs, suite_spec, name, out_dir, progress)
-        summary.sources = len(refs)
+        jobs_list, skipped, duplicates = _plan_all(refs, suite_spec, name, out_dir, progress)
+        summary.sources = len(refs) - duplicates
         summary.sources_skipped = skipped
+        summary.duplicates = duplicates
         _run_jobs(
             scheduler,
             jobs_list,
@@ -572,13 +580,16 @@ def generate(
 
 def _plan_all(
     refs: list[SourceRef], suite: SuiteSpec, dataset: str, out_dir: Path, progress: bool
-) -> tuple[list[SourceJob], int]:
+) -> tuple[list[SourceJob], int, int]:
+    """(jobs to run, sources finished by an earlier run, duplicate sources)."""
     from tqdm.auto import tqdm
 
     jobs_list: list[SourceJob] = []
     skipped = 0
     mdir = out_dir / mf.MANIFEST_DIR
     edir = out_dir / STATE_DIR / "errors"
+    first: dict[str, SourceRef] = {}
+    duplicates = 0
     for ref in tqdm(
         refs, desc="planning", unit="src", disable=not progress or len(refs) < 200, leave=False
     ):
@@ -587,6 +598,11 @@ def _plan_all(
         except OSError as exc:
             digest = hashlib.sha256(f"unreadable:{ref.path}:{exc.errno}".encode()).hexdigest()
         source_id = digest[:16]
+        if source_id in first:  # same bytes twice: one source id, one set of variants
+            _record_duplicate(out_dir, suite.name, ref, first[source_id], source_id)
+            duplicates += 1
+            continue
+        first[source_id] = ref
         part = _part_name(suite.name, source_id)
         if (mdir / part).is_file() or _failed_source(edir / part):
             skipped += 1
@@ -596,7 +612,30 @@ def _plan_all(
                 ref, source_id, digest, dataset, suite.name, tuple(plan_source(suite, source_id))
             )
         )
-    return jobs_list, skipped
+    return jobs_list, skipped, duplicates
+
+
+def _record_duplicate(
+    out_dir: Path, suite: str, ref: SourceRef, kept: SourceRef, source_id: str
+) -> None:
+    """A file with the same bytes as an earlier one (in path order) is listed in errors.parquet;
+    making it again would race on the same files and leave one of the two paths in the manifest
+    depending on timing."""
+    msg = f"same bytes as {kept.path} (label {kept.label!r}, fold {kept.fold}), whose variants stand for both"
+    if ref.label != kept.label:
+        msg += f"; this copy is labelled {ref.label!r}: the labels disagree"
+    row = {
+        "source_path": ref.path,
+        "stage": "plan",
+        "error_type": "duplicate",
+        "message": msg,
+        "source_id": source_id,
+        "suite": suite,
+        "variant": "",
+    }
+    name = f"part-{_slug(suite)}-{source_id}-dup-{short_hash(ref.path, 8)}.parquet"
+    table = pa.Table.from_pylist([row], schema=mf.ERRORS_SCHEMA)
+    mf.write_table_atomic(table, out_dir / STATE_DIR / "errors" / name)
 
 
 def _failed_source(err_part: Path) -> bool:

@@ -10,6 +10,7 @@ upright when the source was loaded.
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,15 +41,18 @@ def read_source_metadata(data: bytes) -> dict[str, Any]:
     """EXIF/ICC/XMP bytes and the EXIF camera make/model of an encoded image (header only)."""
     out: dict[str, Any] = {"exif": None, "icc": None, "xmp": None, "make": None, "model": None}
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            info = im.info
-            out["exif"] = info.get("exif") or None
-            out["icc"] = info.get("icc_profile") or None
-            xmp = info.get("xmp")
-            out["xmp"] = (xmp.encode() if isinstance(xmp, str) else xmp) or None
-            exif = im.getexif()
-            out["make"] = str(exif.get(0x010F)).strip("\x00 ") if exif.get(0x010F) else None
-            out["model"] = str(exif.get(0x0110)).strip("\x00 ") if exif.get(0x0110) else None
+        # Best effort, and silent: corrupt EXIF only warns ("Corrupt EXIF data") on stderr.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data)) as im:
+                info = im.info
+                out["exif"] = info.get("exif") or None
+                out["icc"] = info.get("icc_profile") or None
+                xmp = info.get("xmp")
+                out["xmp"] = (xmp.encode() if isinstance(xmp, str) else xmp) or None
+                exif = im.getexif()
+                out["make"] = str(exif.get(0x010F)).strip("\x00 ") if exif.get(0x010F) else None
+                out["model"] = str(exif.get(0x0110)).strip("\x00 ") if exif.get(0x0110) else None
     except Exception:  # noqa: BLE001 - metadata is best effort; decoding errors are reported elsewhere
         pass
     return out
