@@ -51,6 +51,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+MAX_MESSAGE = 2000
+
+
+def _one_line(exc: BaseException) -> str:
+    """An error message as one line of at most MAX_MESSAGE characters (a message may quote a
+    value that is megabytes long or holds line breaks)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if len(text) > MAX_MESSAGE:
+        text = f"{text[:MAX_MESSAGE]}... ({len(text) - MAX_MESSAGE} more characters; --debug shows all)"
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -62,7 +74,12 @@ def main(argv: list[str] | None = None) -> int:
     except DegradebenchError as exc:
         if args.debug:
             raise
-        print(f"degradebench {args.command}: error: {exc}", file=sys.stderr)
+        print(f"degradebench {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the environment (disk full, permissions), not a bug: no traceback
+        if args.debug:
+            raise
+        print(f"degradebench {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["DegradebenchError", "ConfigError", "SourceError", "OpError", "LockedError"]
+__all__ = [
+    "DegradebenchError",
+    "ConfigError",
+    "SourceError",
+    "OpError",
+    "LockedError",
+    "OutputError",
+]
 
 
 class DegradebenchError(Exception):
@@ -30,3 +37,8 @@ class OpError(DegradebenchError, ValueError):
 
 class LockedError(DegradebenchError):
     """Another live process holds the output folder's lock."""
+
+
+class OutputError(DegradebenchError):
+    """Writing an output failed (disk full, permission denied, read-only file system). The
+    message names the file; finished work is kept, so the same command resumes once fixed."""

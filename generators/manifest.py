@@ -6,6 +6,7 @@ The Arrow schema below is the contract (issue 2): column names and types are exa
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
@@ -16,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ._errors import DegradebenchError
+from ._errors import DegradebenchError, OutputError
 
 __all__ = [
     "MANIFEST_SCHEMA",
@@ -30,6 +31,7 @@ __all__ = [
     "atomic_write_bytes",
     "safe_join",
     "ManifestError",
+    "write_failure",
 ]
 
 MANIFEST_DIR = "manifest"
@@ -101,31 +103,51 @@ def _tmp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
 
 
+def write_failure(path: str | Path, exc: OSError) -> OutputError:
+    """The one-line error for a failed write: the file, the reason, and that the run resumes."""
+    code = errno.errorcode.get(exc.errno or 0)
+    reason = (exc.strerror or str(exc)) + (f" ({code})" if code else "")
+    return OutputError(
+        f"cannot write {os.fspath(path)}: {reason}; free space or fix permissions, then run the "
+        "same command again: finished work is kept"
+    )
+
+
 def atomic_write_bytes(path: str | Path, data: bytes, *, make_parent: bool = True) -> None:
-    """Write via a temp file in the same folder + rename: readers see nothing or everything."""
+    """Write via a temp file in the same folder + rename: readers see nothing or everything.
+
+    Raises:
+        OutputError: the write failed (ENOSPC, EACCES, EROFS...); no temp file is left behind.
+    """
     path = os.fspath(path)
-    if make_parent:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
     head, tail = os.path.split(path)
     tmp = os.path.join(head, f".{tail}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
     try:
+        if make_parent:
+            os.makedirs(head, exist_ok=True)
         with open(tmp, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except BaseException as exc:
+        if os.path.lexists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise write_failure(path, exc) from exc
         raise
 
 
 def write_table_atomic(table: pa.Table, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write a Parquet file via a temp file + rename (see :func:`atomic_write_bytes`)."""
     tmp = _tmp_name(path)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(table, tmp, compression="snappy")
         os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+    except BaseException as exc:
+        if os.path.lexists(tmp):
+            tmp.unlink()
+        if isinstance(exc, OSError):
+            raise write_failure(path, exc) from exc
         raise
 
 
@@ -156,10 +178,21 @@ def read_manifest(out: str | Path, columns: list[str] | None = None) -> pd.DataF
         raise ManifestError(
             f"no manifest under {str(mdir)!r}; run 'degradebench generate --out {out}' first"
         )
-    tables = [pq.read_table(p, columns=columns, schema=MANIFEST_SCHEMA) for p in parts]
+    tables = [_read_part(p, columns) for p in parts]
     df = pa.concat_tables(tables).to_pandas()
     keys = [k for k in ("suite", "source_id", "axis", "variant_id") if k in df.columns]
     return df.sort_values(keys, kind="stable").reset_index(drop=True) if keys else df
+
+
+def _read_part(p: Path, columns: list[str] | None) -> pa.Table:
+    try:
+        return pq.read_table(p, columns=columns, schema=MANIFEST_SCHEMA)
+    except (OSError, pa.ArrowException) as exc:
+        raise ManifestError(
+            f"manifest part {str(p)!r} is unreadable or not a degradebench manifest "
+            f"({type(exc).__name__}: {exc}); remove it and rerun 'degradebench generate' with the "
+            "same arguments to remake that source"
+        ) from None
 
 
 def read_errors(out: str | Path) -> pd.DataFrame:

@@ -24,7 +24,14 @@ import numpy as np
 import pyarrow as pa
 
 from . import manifest as mf
-from ._errors import ConfigError, DegradebenchError, LockedError, OpError, SourceError
+from ._errors import (
+    ConfigError,
+    DegradebenchError,
+    LockedError,
+    OpError,
+    OutputError,
+    SourceError,
+)
 from ._provenance import derive_seed, library_versions, short_hash
 from ._sources import SourceRef, limit_per_label, list_folder, list_samples, list_table
 from .axes import AXES, PlanContext
@@ -256,7 +263,11 @@ def execute_source(
 ) -> tuple[int, list[dict], int]:
     """Make every variant of one source. Returns (variants written, error rows, variants planned).
     Never raises for a bad image, a bad variant or a source over the time limit: those become
-    error rows (a timed-out source's files are removed, so the disk agrees with the manifest)."""
+    error rows (a timed-out source's files are removed, so the disk agrees with the manifest).
+
+    Raises:
+        OutputError: a write into OUT failed (disk full, permissions); the run stops, resumable.
+    """
     out_dir = Path(out)
     written: list[str] = []
     try:
@@ -361,7 +372,10 @@ def _execute_source(
                     raise mf.ManifestError(
                         f"{parent} resolves to {real}, outside {real_out}; remove the symlink"
                     )
-                os.makedirs(parent, exist_ok=True)
+                try:
+                    os.makedirs(parent, exist_ok=True)
+                except OSError as exc:
+                    raise mf.write_failure(parent, exc) from exc
                 made_dirs.add(parent)
             written.append(target)
             mf.atomic_write_bytes(target, blob, make_parent=False)
@@ -445,7 +459,12 @@ def _consolidate_errors(out_dir: Path) -> int:
     parts = sorted((out_dir / STATE_DIR / "errors").glob("*.parquet"))
     import pyarrow.parquet as pq
 
-    tables = [pq.read_table(p, schema=mf.ERRORS_SCHEMA) for p in parts]
+    tables = []
+    for p in parts:
+        try:
+            tables.append(pq.read_table(p, schema=mf.ERRORS_SCHEMA))
+        except (OSError, pa.ArrowException):  # damaged state (not written by us): its source
+            p.unlink(missing_ok=True)  # was redone, or is made again by the next run
 
     table = pa.concat_tables(tables) if tables else mf.ERRORS_SCHEMA.empty_table()
     mf.write_table_atomic(table, out_dir / mf.ERRORS_FILE)
@@ -481,16 +500,42 @@ class _OutLock:
                 f"{self.out_dir} is being written by another degradebench run; wait for it to "
                 f"finish or choose another --out"
             ) from None
+        except OSError as exc:  # OUT not writable: the lock file cannot even be created
+            raise mf.write_failure(self.lock.lock_file, exc) from exc
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.lock.release()
 
 
+def _check_own_folders(out_dir: Path) -> None:
+    """OUT's own folders must be real folders inside OUT: a planted symlink would lead the
+    manifest or the run state somewhere else (variant folders are checked as they are made)."""
+    real_out = os.path.realpath(out_dir)
+    for name in (mf.MANIFEST_DIR, STATE_DIR, "variants"):
+        p = out_dir / name
+        real = os.path.realpath(p)
+        if p.is_symlink() or os.path.commonpath([real_out, real]) != real_out:
+            raise mf.ManifestError(
+                f"{p} is a symlink (to {real}); OUT's own folders must be real folders inside "
+                "it: remove the link"
+            )
+
+
 def _check_run_record(out_dir: Path, suite: SuiteSpec, dataset: str) -> None:
     """A resumed run must use the same suite definition as the run it continues."""
     rec_path = out_dir / "runs.json"
-    runs = json.loads(rec_path.read_text()) if rec_path.is_file() else {}
+    try:
+        runs = json.loads(rec_path.read_text()) if rec_path.is_file() else {}
+        if not isinstance(runs, dict) or not all(
+            isinstance(v, dict) and "suite_sha256" in v for v in runs.values()
+        ):
+            raise ValueError("not a map of dataset/suite -> record")
+    except (OSError, ValueError) as exc:
+        raise mf.ManifestError(
+            f"{rec_path} is unreadable ({exc}); it records which suite definitions {out_dir} "
+            "holds: restore it, or use a new --out"
+        ) from None
     key = f"{dataset}/{suite.name}"
     prev = runs.get(key)
     if prev is not None and prev["suite_sha256"] != suite.sha256:
@@ -537,6 +582,7 @@ def generate(
         raise DegradebenchError(f"--out: cannot create {str(out_dir)!r}: {exc.strerror}") from None
     summary = GenerateSummary(out_dir)
     with _OutLock(out_dir):
+        _check_own_folders(out_dir)
         _clean_temps(out_dir)
         name, refs = resolve_sources(cfg, dataset, jobs=jobs, progress=progress)
         if folds is not None:
@@ -644,7 +690,11 @@ def _failed_source(err_part: Path) -> bool:
         return False
     import pyarrow.parquet as pq
 
-    stages = pq.read_table(err_part, columns=["stage"]).column("stage").to_pylist()
+    try:
+        stages = pq.read_table(err_part, columns=["stage"]).column("stage").to_pylist()
+    except (OSError, pa.ArrowException):  # damaged state (not written by us): redo the source
+        err_part.unlink(missing_ok=True)
+        return False
     return any(s != "variant" for s in stages)
 
 
@@ -672,6 +722,7 @@ def _run_jobs(
         file=sys.stderr,
     )
     done_sources = 0
+    failure: list[OutputError] = []
     try:
         if scheduler is not None:
             results = _dask_results(
@@ -682,10 +733,23 @@ def _run_jobs(
         else:
             from joblib import Parallel, delayed
 
+            def tasks():
+                for j in jobs_list:
+                    if failure:  # dispatch no more; the sources in flight finish
+                        return
+                    yield delayed(_execute_or_fail)(j, str(out_dir), psnr, meta, timeout)
+
+            # A write failure comes back as a value, not raised through joblib: raising would
+            # make it kill the busy workers, and loky then prints leaked-semaphore warnings
+            # under the one-line error.
             results = Parallel(n_jobs=jobs, backend=backend, return_as="generator_unordered")(
-                delayed(execute_source)(j, str(out_dir), psnr, meta, timeout) for j in jobs_list
+                tasks()
             )
-        for n, errors, planned in results:
+        for result in results:
+            if isinstance(result, OutputError):
+                failure.append(result)
+                continue
+            n, errors, planned = result
             done_sources += 1
             summary.variants += n
             summary.failed_sources += any(e["stage"] != "variant" for e in errors)
@@ -695,6 +759,17 @@ def _run_jobs(
             bar.set_postfix_str(f"{done_sources}/{len(jobs_list)} src", refresh=False)
     finally:
         bar.close()
+    if failure:
+        raise failure[0]
+
+
+def _execute_or_fail(
+    job: SourceJob, out: str, psnr: bool, meta: dict, timeout: float | None
+) -> tuple[int, list[dict], int] | OutputError:
+    try:
+        return execute_source(job, out, psnr, meta, timeout)
+    except OutputError as exc:
+        return exc
 
 
 def _dask_results(
