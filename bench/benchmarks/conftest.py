@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 SIZE = 768
-N_SOURCES = 8
+N_SOURCES = 12
 
 BENCH_CONFIG = """
 version: 1

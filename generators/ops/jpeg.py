@@ -68,7 +68,7 @@ class JpegParams:
 
 def jpeg_pillow(img: np.ndarray, p: JpegParams, **metadata: bytes) -> bytes:
     buf = io.BytesIO()
-    Image.fromarray(img).save(
+    pil_image(img).save(
         buf,
         "JPEG",
         quality=p.quality,
