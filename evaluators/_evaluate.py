@@ -18,6 +18,11 @@ import pyarrow.parquet as pq
 from degradebench import __version__
 from degradebench.generators._errors import ConfigError, DegradebenchError
 from degradebench.generators._provenance import git_revision, library_versions
+from degradebench.generators.manifest import (
+    atomic_write_bytes,
+    write_failure,
+    write_table_atomic,
+)
 
 from . import metrics as M
 from ._runner import run_model
@@ -137,6 +142,12 @@ def read_results(results: str | Path) -> dict[str, Any]:
     if not (root / RESULT_FILES["summary"]).exists():
         msg = f"{root}: not an evaluate results folder (no {RESULT_FILES['summary']})"
         raise ConfigError(msg)
+    if not (root / RESULT_FILES["run"]).exists():
+        msg = (
+            f"{root}: incomplete results (no {RESULT_FILES['run']}: an evaluate run stopped while "
+            "writing them); run the same 'degradebench evaluate' again"
+        )
+        raise ConfigError(msg)
     out: dict[str, Any] = {"dir": root}
     for key in ("predictions", "summary", "axis_summary", "curves", "errors"):
         p = root / RESULT_FILES[key]
@@ -147,9 +158,51 @@ def read_results(results: str | Path) -> dict[str, Any]:
 
 
 def _write_parquet(df: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp)
-    tmp.replace(path)
+    write_table_atomic(pa.Table.from_pandas(df, preserve_index=False), path)
+
+
+def _write_results(outp: Path, frames: dict[str, pd.DataFrame], run_info: dict) -> None:
+    """Write every results file atomically, run.json last: run.json is removed first and marks
+    a complete set, so a run killed half-way never leaves new predictions beside an old summary
+    that :func:`read_results` would accept."""
+    (outp / RESULT_FILES["run"]).unlink(missing_ok=True)
+    for key, df in frames.items():
+        _write_parquet(df, outp / RESULT_FILES[key])
+    text = json.dumps(run_info, indent=2, default=str) + "\n"
+    atomic_write_bytes(outp / RESULT_FILES["run"], text.encode())
+
+
+class _ResultsLock:
+    """An exclusive lock on RESULTS (flock, released by the OS if the holder dies); stale temp
+    files of a killed run are removed once it is held."""
+
+    def __init__(self, outp: Path):
+        from filelock import FileLock
+
+        self.outp = outp
+        self.lock = FileLock(str(outp / ".lock"), timeout=0)
+
+    def __enter__(self) -> _ResultsLock:
+        from filelock import Timeout
+
+        try:
+            self.outp.mkdir(parents=True, exist_ok=True)
+            self.lock.acquire()
+        except Timeout:
+            msg = (
+                f"--out {self.outp}: another degradebench evaluate is writing there; wait for it "
+                "or choose another --out"
+            )
+            raise DegradebenchError(msg) from None
+        except OSError as exc:
+            raise write_failure(self.outp / ".lock", exc) from exc
+        for p in self.outp.iterdir():
+            if p.name.startswith(".") and ".tmp-" in p.name or p.name.endswith(".parquet.tmp"):
+                p.unlink(missing_ok=True)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
 
 
 def _predictions_frame(
@@ -305,74 +358,71 @@ def evaluate(
             raise ConfigError(f"--baseline {baseline}: has no {RESULT_FILES['curves']}")
         baseline_info = (bname, b["summary"], b["curves"])
 
-    run = run_model(
-        model, df, root, n_classes=len(classes), device=device, batch_size=batch_size,
-        workers=workers, amp=amp, check_hash=check_hash, progress=progress,
-        channels_last=channels_last,
-    )  # fmt: skip
-    errors = pd.DataFrame(run.errors, columns=["variant_id", "path", "stage", "message"])
-    if len(errors):
-        counts = errors["stage"].value_counts().to_dict()
-        what = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
-        print(
-            f"degradebench evaluate: skipped {len(errors)} of {len(df)} variants ({what}); "
-            f"see {Path(out) / RESULT_FILES['errors']}",
-            file=sys.stderr,
-        )
-        if "verify" in counts or "missing" in counts:
+    outp = Path(out)
+    # Taken before the model runs (hours, on a big manifest): a second run on RESULTS fails now.
+    with _ResultsLock(outp):
+        run = run_model(
+            model, df, root, n_classes=len(classes), device=device, batch_size=batch_size,
+            workers=workers, amp=amp, check_hash=check_hash, progress=progress,
+            channels_last=channels_last,
+        )  # fmt: skip
+        errors = pd.DataFrame(run.errors, columns=["variant_id", "path", "stage", "message"])
+        if len(errors):
+            counts = errors["stage"].value_counts().to_dict()
+            what = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
             print(
-                f"degradebench evaluate: the manifest's files fail verification; run "
-                f"'degradebench verify {root}' for the full check",
+                f"degradebench evaluate: skipped {len(errors)} of {len(df)} variants ({what}); "
+                f"see {Path(out) / RESULT_FILES['errors']}",
                 file=sys.stderr,
             )
-    preds = _predictions_frame(df, run, model, classes, tuple(topk))
-    if preds.empty:
-        raise ConfigError(
-            f"no variant could be evaluated ({len(errors)} skipped); see the errors above"
-        )
-    boot = M.Bootstrap(preds["source_id"], n_boot=n_boot, seed=seed)
-    summary, cells = M.level_metrics(preds, boot, tuple(topk))
-    curves, curve_cells = M.curve_metrics(preds, boot)
-    suites = [s for s in pd.unique(preds["suite"]) if s is not None] if "suite" in preds else []
-    axsum = M.axis_summary(
-        preds, cells, curve_cells, curves, boot, break_points=break_points,
-        baseline=baseline_info, suite=suites[0] if len(suites) == 1 else None,
-    )  # fmt: skip
+            if "verify" in counts or "missing" in counts:
+                print(
+                    f"degradebench evaluate: the manifest's files fail verification; run "
+                    f"'degradebench verify {root}' for the full check",
+                    file=sys.stderr,
+                )
+        preds = _predictions_frame(df, run, model, classes, tuple(topk))
+        if preds.empty:
+            raise ConfigError(
+                f"no variant could be evaluated ({len(errors)} skipped); see the errors above"
+            )
+        boot = M.Bootstrap(preds["source_id"], n_boot=n_boot, seed=seed)
+        summary, cells = M.level_metrics(preds, boot, tuple(topk))
+        curves, curve_cells = M.curve_metrics(preds, boot)
+        suites = [s for s in pd.unique(preds["suite"]) if s is not None] if "suite" in preds else []
+        axsum = M.axis_summary(
+            preds, cells, curve_cells, curves, boot, break_points=break_points,
+            baseline=baseline_info, suite=suites[0] if len(suites) == 1 else None,
+        )  # fmt: skip
 
-    outp = Path(out)
-    outp.mkdir(parents=True, exist_ok=True)
-    run_info = {
-        "degradebench_version": __version__,
-        "git_revision": git_revision(),
-        "created_unix": time.time(),
-        "model": {
-            "name": model.name, "spec": model.spec, "kind": model.kind,
-            "input_config": model.input_config.to_dict(), "classes": classes,
-            **{k: v for k, v in model.details.items() if _jsonable(v)},
-        },
-        "manifest": {"path": str(root), "rows": total_rows, "evaluated_rows": len(df),
-                     "metadata": {k: v for k, v in manifest_meta.items() if _jsonable(v)}},
-        "config": {
-            "device": device, "resolved_device": run.device, "batch_size": batch_size,
-            "final_forward_batch": run.final_forward_batch, "folds": fold_list, "amp": amp,
-            "workers": run.workers, "channels_last": channels_last, "topk": list(topk), "bootstrap": n_boot, "seed": seed,
-            "break_points": break_points, "baseline": str(baseline) if baseline else None,
-            "baseline_model": baseline_info[0] if baseline_info else None,
-            "check_hash": check_hash, **(extra_config or {}),
-        },
-        "throughput": {"images": int(len(preds)), "seconds": run.seconds,
-                       "images_per_s": run.images_per_s},
-        "skipped": int(len(errors)),
-        "library_versions": _versions(),
-        "seconds_total": time.perf_counter() - t_start,
-    }  # fmt: skip
-    _write_parquet(preds, outp / RESULT_FILES["predictions"])
-    _write_parquet(summary, outp / RESULT_FILES["summary"])
-    _write_parquet(axsum, outp / RESULT_FILES["axis_summary"])
-    _write_parquet(curves, outp / RESULT_FILES["curves"])
-    _write_parquet(errors, outp / RESULT_FILES["errors"])
-    (outp / RESULT_FILES["run"]).write_text(json.dumps(run_info, indent=2, default=str) + "\n")
-    return EvalResult(outp, preds, summary, axsum, curves, errors, run_info)
+        run_info = {
+            "degradebench_version": __version__,
+            "git_revision": git_revision(),
+            "created_unix": time.time(),
+            "model": {
+                "name": model.name, "spec": model.spec, "kind": model.kind,
+                "input_config": model.input_config.to_dict(), "classes": classes,
+                **{k: v for k, v in model.details.items() if _jsonable(v)},
+            },
+            "manifest": {"path": str(root), "rows": total_rows, "evaluated_rows": len(df),
+                         "metadata": {k: v for k, v in manifest_meta.items() if _jsonable(v)}},
+            "config": {
+                "device": device, "resolved_device": run.device, "batch_size": batch_size,
+                "final_forward_batch": run.final_forward_batch, "folds": fold_list, "amp": amp,
+                "workers": run.workers, "channels_last": channels_last, "topk": list(topk), "bootstrap": n_boot, "seed": seed,
+                "break_points": break_points, "baseline": str(baseline) if baseline else None,
+                "baseline_model": baseline_info[0] if baseline_info else None,
+                "check_hash": check_hash, **(extra_config or {}),
+            },
+            "throughput": {"images": int(len(preds)), "seconds": run.seconds,
+                           "images_per_s": run.images_per_s},
+            "skipped": int(len(errors)),
+            "library_versions": _versions(),
+            "seconds_total": time.perf_counter() - t_start,
+        }  # fmt: skip
+        _write_results(outp, {"predictions": preds, "summary": summary, "axis_summary": axsum,
+                              "curves": curves, "errors": errors}, run_info)  # fmt: skip
+        return EvalResult(outp, preds, summary, axsum, curves, errors, run_info)
 
 
 def _jsonable(v: Any) -> bool:

@@ -86,3 +86,12 @@ def tiny_config(tmp_path: Path, tiny_tree: Path) -> Path:
     cfg = tmp_path / "datasets.yaml"
     cfg.write_text(TINY_CONFIG.format(root=tiny_tree))
     return cfg
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--runslow",
+        action="store_true",
+        default=False,
+        help="also run the long modes: the full demo, 100-trial crash harness (or DEGRADEBENCH_SLOW=1)",
+    )
