@@ -19,7 +19,9 @@ from degradebench import __version__
 from degradebench.generators._errors import ConfigError, DegradebenchError
 from degradebench.generators._provenance import git_revision, library_versions
 from degradebench.generators.manifest import (
+    ManifestError,
     atomic_write_bytes,
+    unsafe_paths,
     write_failure,
     write_table_atomic,
 )
@@ -96,6 +98,14 @@ def load_manifest(manifest: str | Path) -> tuple[pd.DataFrame, Path, dict]:
     if missing:
         msg = f"--manifest {manifest}: columns {missing} are missing; has {list(df.columns)}"
         raise ConfigError(msg)
+    bad = unsafe_paths(root, df["path"].tolist())
+    if bad:
+        path, why = bad[0]
+        msg = (
+            f"--manifest {manifest}: {len(bad)} manifest paths would read outside {root}, e.g. "
+            f"{path!r} ({why}); a manifest names files inside its output folder only"
+        )
+        raise ManifestError(msg)
     return df, root, meta
 
 

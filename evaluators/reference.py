@@ -151,7 +151,15 @@ def load_reference(weights: Path | None = None) -> tuple[nn.Module, dict]:
     config = _read_config(config_path)
     if not weights.is_file():
         raise ConfigError(f"{weights}: reference weights not found")
-    state = torch.load(weights, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+    except Exception as exc:  # weights_only refuses pickled code; torn or foreign files fail too
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        msg = (
+            f"{weights}: not a plain state dict of tensors; refused without running it "
+            f"(torch.load weights_only=True: {reason})"
+        )
+        raise ConfigError(msg) from None
     model = build_reference_model(len(config["classes"]))
     try:
         model.load_state_dict(state)

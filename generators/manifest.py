@@ -30,6 +30,7 @@ __all__ = [
     "write_table_atomic",
     "atomic_write_bytes",
     "safe_join",
+    "unsafe_paths",
     "ManifestError",
     "write_failure",
 ]
@@ -155,18 +156,55 @@ def with_metadata(schema: pa.Schema, meta: dict[str, Any]) -> pa.Schema:
     return schema.with_metadata({META_KEY: json.dumps(meta, sort_keys=True, default=str).encode()})
 
 
+def _lexical_problem(rel: object) -> str | None:
+    """Why ``rel`` is not a plain relative POSIX path (None when it is)."""
+    if not isinstance(rel, str) or not rel:
+        return "empty or not text"
+    p = PurePosixPath(rel)
+    if p.is_absolute() or "\\" in rel or ":" in p.parts[0]:
+        return "absolute"
+    if ".." in p.parts:
+        return "contains '..'"
+    return None
+
+
 def safe_join(root: Path, rel: str) -> Path:
     """``root / rel`` for a manifest path; rejects absolute paths, '..' and symlinks leaving root."""
-    p = PurePosixPath(rel)
-    if not rel or p.is_absolute() or ".." in p.parts or "\\" in rel or ":" in p.parts[0]:
+    if _lexical_problem(rel) is not None:
         raise ManifestError(
             f"unsafe manifest path {rel!r}: must be relative to the output folder, without '..'"
         )
-    full = root / Path(*p.parts)
+    full = root / Path(*PurePosixPath(rel).parts)
     root_real = os.path.realpath(root)
     if os.path.commonpath([root_real, os.path.realpath(full)]) != root_real:
         raise ManifestError(f"manifest path {rel!r} resolves outside {str(root)!r} (symlink?)")
     return full
+
+
+def unsafe_paths(root: str | Path, paths: list) -> list[tuple[str, str]]:
+    """``(path, why)`` for each manifest path that is absolute, climbs with '..', or resolves
+    outside ``root`` through a symlinked folder or file. Each folder is resolved once and each
+    file only lstat-ed, so a 100k-row manifest is checked in well under a second."""
+    root_real = os.path.realpath(root)
+    inside: dict[str, bool] = {}
+    bad: list[tuple[str, str]] = []
+    for rel in paths:
+        why = _lexical_problem(rel)
+        if why is not None:
+            bad.append((str(rel), why))
+            continue
+        full = os.path.join(os.fspath(root), *PurePosixPath(rel).parts)
+        parent = os.path.dirname(full)
+        if parent not in inside:
+            real = os.path.realpath(parent)
+            inside[parent] = os.path.commonpath([root_real, real]) == root_real
+        if not inside[parent]:
+            bad.append((rel, f"its folder resolves to {os.path.realpath(parent)}"))
+        elif os.path.islink(full):
+            real = os.path.realpath(full)
+            if os.path.commonpath([root_real, real]) != root_real:
+                bad.append((rel, f"a symlink to {real}"))
+    return bad
 
 
 def read_manifest(out: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
