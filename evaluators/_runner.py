@@ -230,8 +230,12 @@ def run_model(
                     x = x.contiguous(memory_format=torch.channels_last)
                 try:
                     out = forward(x)
-                except ModelError:
-                    raise
+                except ModelError as exc:
+                    if "variant ids" in str(exc):
+                        raise
+                    # e.g. out of memory at one image: say which images
+                    msg = f"{exc} (a batch of {n} images, variant ids: {_ids(ids)})"
+                    raise ModelError(msg) from exc
                 except Exception as exc:
                     msg = (
                         f"model {model.name!r} raised {type(exc).__name__}: {exc} on a batch of "

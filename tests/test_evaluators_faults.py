@@ -171,3 +171,93 @@ def test_manifest_folder_without_manifest(tmp_path, capsys):
                "--out", str(tmp_path / "r")])  # fmt: skip
     assert rc == 2
     assert "no manifest" in capsys.readouterr().err
+
+
+# --- more faults (issue 8): which batch, inf, non-tensors, OOM at one image ---------------------
+
+
+class RaisesOnThirdBatch(TinyNet):
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        if self.calls == 3:
+            raise ValueError("bad weights for this input")
+        return super().forward(x)
+
+
+def test_a_later_batch_failing_names_that_batch(manifest, tmp_path):
+    with pytest.raises(ModelError) as exc:
+        _run(manifest, RaisesOnThirdBatch(), tmp_path, batch_size=4)
+    ids = read_manifest(manifest)["variant_id"].tolist()[8:12]  # the third batch of 4
+    assert ", ".join(ids) in str(exc.value) and "bad weights for this input" in str(exc.value)
+
+
+class Infs(TinyNet):
+    def forward(self, x):
+        out = super().forward(x)
+        out[-1, 1] = float("-inf")
+        return out
+
+
+class ReturnsNone(torch.nn.Module):
+    def forward(self, x):
+        return None
+
+
+class OneRowShort(TinyNet):
+    def forward(self, x):
+        return super().forward(x)[1:]
+
+
+@pytest.mark.parametrize(
+    ("module", "expected"),
+    [
+        (Infs(), r"NaN or infinite scores in 1 of 4 rows"),
+        (ReturnsNone(), r"raised TypeError: returned NoneType, not a tensor"),
+        (OneRowShort(), r"returned shape \[3, 3\]; expected \[4, 3\]"),
+    ],
+)
+def test_bad_outputs_name_model_and_variants(manifest, tmp_path, module, expected):
+    with pytest.raises(ModelError, match=expected) as exc:
+        _run(manifest, module, tmp_path, batch_size=4)
+    assert "'faulty'" in str(exc.value) and ", ".join(_first_batch_ids(manifest, 4)) in str(
+        exc.value
+    )
+    assert not (tmp_path / "r" / "predictions.parquet").exists()  # nothing half-written
+
+
+class AlwaysOOM(TinyNet):
+    def forward(self, x):
+        raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+
+
+def test_out_of_memory_at_one_image_names_it(manifest, tmp_path, capsys):
+    with pytest.raises(ModelError, match="out of memory even with a batch of 1 image") as exc:
+        _run(manifest, AlwaysOOM(), tmp_path, batch_size=4)
+    first = _first_batch_ids(manifest, 1)[0]
+    assert f"variant ids: {first}" in str(exc.value)
+    assert "forward batch halved to 2" in capsys.readouterr().err
+
+
+class OOMOnce(TinyNet):
+    """Out of memory once, in the middle of the run (a neighbour grabbed the GPU for a moment)."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        if self.calls == 3 and x.shape[0] > 1:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return super().forward(x)
+
+
+def test_out_of_memory_mid_run_keeps_finished_predictions(manifest, tmp_path):
+    ref = _run(manifest, TinyNet(), tmp_path / "a", batch_size=4)
+    res = _run(manifest, OOMOnce(), tmp_path / "b", batch_size=4)
+    assert res.run["config"]["final_forward_batch"] == 2
+    pd.testing.assert_frame_equal(res.predictions, ref.predictions)  # every row, in order
