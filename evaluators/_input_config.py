@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from degradebench.generators._errors import ConfigError
 from degradebench.generators._schema import from_mapping, spec, to_plain
 
@@ -95,13 +94,15 @@ def _normalise_classes(d: dict) -> dict:
 
 def load_input_config_file(path: str | Path) -> dict[str, Any]:
     """Read a YAML/JSON mapping of input-config fields (partial is fine)."""
+    from degradebench.generators.config import load_yaml
+
     p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"--input-config {p}: cannot read: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"--input-config {p}: not valid YAML: {exc}") from None
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise ConfigError(f"--input-config {p}: cannot read: {reason}") from None
+    data = load_yaml(text, f"--input-config {p}")  # the datasets.yaml loader: safe and bounded
     if data is None:
         return {}
     if not isinstance(data, Mapping):
@@ -112,16 +113,15 @@ def load_input_config_file(path: str | Path) -> dict[str, Any]:
 
 def parse_set_options(items: list[str] | None) -> dict[str, Any]:
     """``["fit=tile", "input_size=[64, 64]"]`` -> dict; values are parsed as YAML scalars/lists."""
+    from degradebench.generators.config import load_yaml
+
     out: dict[str, Any] = {}
     for item in items or []:
         key, sep, raw = item.partition("=")
         key = key.strip()
         if not sep or not key:
             raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. --set fit=tile")
-        try:
-            out[key] = yaml.safe_load(raw) if raw.strip() else None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"--set {item!r}: cannot parse the value: {exc}") from None
+        out[key] = load_yaml(raw, f"--set {item!r}") if raw.strip() else None
     return out
 
 

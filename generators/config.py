@@ -25,6 +25,7 @@ __all__ = [
     "SuiteSpec",
     "AxisSpec",
     "load_config",
+    "load_yaml",
     "default_config_path",
     "DATASET_KINDS",
 ]
@@ -353,14 +354,23 @@ def _yaml_error_line(exc: yaml.YAMLError) -> str:
     return " ".join(text.split())
 
 
-def parse_config(text: str, path: str = "datasets.yaml") -> Config:
+def load_yaml(text: str, where: str) -> Any:
+    """Parse YAML the safe way (no tags, no code, no duplicate keys, bounded depth and size).
+
+    Raises:
+        ConfigError: starting with ``where``, naming the line; never another exception type.
+    """
     try:
-        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+        raise ConfigError(f"{where}: {exc}") from None
     except yaml.YAMLError as exc:
-        msg = f"{path}: not valid YAML (safe subset, no tags): {_yaml_error_line(exc)}"
+        msg = f"{where}: not valid YAML (safe subset, no tags): {_yaml_error_line(exc)}"
         raise ConfigError(msg) from None
+
+
+def parse_config(text: str, path: str = "datasets.yaml") -> Config:
+    raw = load_yaml(text, path)
     raw = _check_keys(
         raw if raw is not None else {}, ("version", "datasets", "suites", "presets"), path
     )

@@ -374,3 +374,43 @@ def test_cli_prints_one_line_and_exits_2(
     assert not (tmp_path / "o").exists()  # nothing was written for a bad config
     with pytest.raises(ConfigError):  # --debug: the exception propagates with its traceback
         main(["--debug", *argv])
+
+
+# --- the evaluator's model input config (--input-config FILE, --set KEY=VALUE) -------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["alias bomb at top level", "python object tag", "list as a key", "deep list",
+             "impossible date", "non-utf8"],
+)  # fmt: skip
+def test_hostile_input_config_file_is_one_line(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    f = tmp_path / "input.yaml"
+    if name == "non-utf8":
+        f.write_bytes(b"mean: [0.5, 0.5, 0.5]\n# caf\xe9\n")
+    else:
+        f.write_text(CRAFTED[name][0])
+    argv = ["evaluate", "--manifest", str(tmp_path), "--model", "_evalfix:tiny_net_factory",
+            "--out", str(tmp_path / "r"), "--input-config", str(f)]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"--input-config {f}" in err and "Traceback" not in err
+    assert len(err) < 2100 and not (tmp_path / "PWNED").exists()
+
+
+@pytest.mark.parametrize(
+    "value", ["!!python/object/apply:os.system ['touch PWNED']", "[" * 200, "!!bool maybe",
+              "&a [*a]"],
+)  # fmt: skip
+def test_hostile_set_value_is_one_line(
+    value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    argv = ["evaluate", "--manifest", str(tmp_path), "--model", "_evalfix:tiny_net_factory",
+            "--out", str(tmp_path / "r"), "--set", f"mean={value}"]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--set" in err and "mean" in err and "Traceback" not in err
+    assert not (tmp_path / "PWNED").exists()
