@@ -145,6 +145,7 @@ def _social_headline(results: Path) -> dict[str, float]:
 
     s = pd.read_parquet(results / "summary.parquet")
     s = s[(s["metric"] == "accuracy") & (s["axis"] != "clean") & (s["axis"] != "random-journey")]
+    s = s.sort_values(["axis", "level_value"], kind="stable")  # hops 1, 2, 3 in order
     return {f"{r.axis}@{r.level}": float(r.value) for r in s.itertuples()}
 
 
