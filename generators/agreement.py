@@ -238,18 +238,14 @@ def run_agreement(
     import pyarrow as pa
 
     from . import manifest as mf
-    from .runner import resolve_sources
+    from .runner import make_out_dir, resolve_sources
 
     t0 = time.perf_counter()
     cfg = config if isinstance(config, Config) else load_config(config)
     nominal = [parse_op(o) for o in (ops or DEFAULT_OPS)]
     if limit is not None and limit < 1:
         raise ConfigError(f"--limit: must be an integer >= 1, got {limit}")
-    out_dir = Path(out).expanduser()
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DegradebenchError(f"--out: cannot create {str(out_dir)!r}: {exc.strerror}") from None
+    out_dir = make_out_dir(out)
     name, refs = resolve_sources(cfg, dataset, progress=progress)
     if limit is not None:
         refs = limit_per_label(refs, limit)

@@ -548,6 +548,16 @@ def _check_run_record(out_dir: Path, suite: SuiteSpec, dataset: str) -> None:
     mf.atomic_write_bytes(rec_path, json.dumps(runs, indent=2, sort_keys=True).encode())
 
 
+def make_out_dir(out: str | Path) -> Path:
+    """Create ``--out`` (and parents); a failure is one line naming the folder."""
+    out_dir = Path(out).expanduser()
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DegradebenchError(f"--out: cannot create {str(out_dir)!r}: {exc.strerror}") from None
+    return out_dir
+
+
 def generate(
     *,
     config: str | Path | Config | None = None,
@@ -575,11 +585,7 @@ def generate(
         )
     if limit is not None and limit < 1:
         raise ConfigError(f"--limit: must be an integer >= 1, got {limit}")
-    out_dir = Path(out).expanduser()
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DegradebenchError(f"--out: cannot create {str(out_dir)!r}: {exc.strerror}") from None
+    out_dir = make_out_dir(out)
     summary = GenerateSummary(out_dir)
     with _OutLock(out_dir):
         _check_own_folders(out_dir)

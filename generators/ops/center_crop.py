@@ -9,7 +9,7 @@ import numpy as np
 from .._errors import OpError
 from .._schema import spec
 from ._base import ImageState, OpDef, register_op
-from .crop import shift_grid
+from .crop import cropped_state
 
 __all__ = ["CenterCropParams", "center_crop_numpy", "center_offsets"]
 
@@ -44,15 +44,7 @@ def center_crop_numpy(img: np.ndarray, p: CenterCropParams) -> np.ndarray:
 def _apply_center_crop(state: ImageState, p: CenterCropParams, backend: str) -> ImageState:
     img = state.require_pixels("center_crop")
     top, left = center_offsets(img.shape[0], img.shape[1], p)
-    region = None if state.region is None else (state.region[0] + top, state.region[1] + left)
-    return state.replace(
-        pixels=img[top : top + p.height, left : left + p.width],
-        data=None,
-        fmt=None,
-        grids=shift_grid(state.grids, top, left),
-        region=region,
-        lossless_pixels=False,
-    )
+    return cropped_state(state, img[top : top + p.height, left : left + p.width], top, left)
 
 
 register_op(

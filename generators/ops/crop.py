@@ -10,7 +10,7 @@ from .._errors import OpError
 from .._schema import spec
 from ._base import ImageState, OpDef, register_op
 
-__all__ = ["CropParams", "crop_numpy", "shift_grid"]
+__all__ = ["CropParams", "crop_numpy", "shift_grid", "cropped_state"]
 
 
 @dataclass(frozen=True)
@@ -50,18 +50,22 @@ def shift_grid(
     return tuple(((r - top) % 8, (c - left) % 8) for r, c in grids)
 
 
-def _apply_crop(state: ImageState, p: CropParams, backend: str) -> ImageState:
-    img = state.require_pixels("crop")
-    out = crop_numpy(img, p)
-    region = None if state.region is None else (state.region[0] + p.top, state.region[1] + p.left)
+def cropped_state(state: ImageState, pixels: np.ndarray, top: int, left: int) -> ImageState:
+    """The state after cutting ``top`` rows and ``left`` columns off (every crop-like op): the
+    earlier JPEG grids and the region in source coordinates move with the cut."""
+    region = None if state.region is None else (state.region[0] + top, state.region[1] + left)
     return state.replace(
-        pixels=out,
+        pixels=pixels,
         data=None,
         fmt=None,
-        grids=shift_grid(state.grids, p.top, p.left),
+        grids=shift_grid(state.grids, top, left),
         region=region,
         lossless_pixels=False,
     )
+
+
+def _apply_crop(state: ImageState, p: CropParams, backend: str) -> ImageState:
+    return cropped_state(state, crop_numpy(state.require_pixels("crop"), p), p.top, p.left)
 
 
 register_op(

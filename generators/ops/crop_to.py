@@ -18,7 +18,7 @@ import numpy as np
 from .._errors import OpError
 from .._schema import spec
 from ._base import ImageState, OpDef, register_op
-from .crop import shift_grid
+from .crop import cropped_state
 
 __all__ = ["CropToParams", "ANCHORS", "parse_ratio", "crop_window", "crop_to_numpy"]
 
@@ -133,15 +133,7 @@ def _apply_crop_to(state: ImageState, p: CropToParams, backend: str) -> ImageSta
     top, left, ch, cw = crop_window(h, w, p)
     if (top, left, ch, cw) == (0, 0, h, w):
         return state  # already the right shape: untouched
-    region = None if state.region is None else (state.region[0] + top, state.region[1] + left)
-    return state.replace(
-        pixels=img[top : top + ch, left : left + cw],
-        data=None,
-        fmt=None,
-        grids=shift_grid(state.grids, top, left),
-        region=region,
-        lossless_pixels=False,
-    )
+    return cropped_state(state, img[top : top + ch, left : left + cw], top, left)
 
 
 register_op(
