@@ -58,7 +58,7 @@ import hashlib
 import io
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +136,8 @@ class DecodedSource:
         has_metadata: EXIF, XMP, IPTC, ICC, a comment or PNG text chunks are present.
         width, height: size of `pixels`.
         jpeg_probe: header facts of the JPEG file (tables, subsampling...), None if not JPEG.
+        embedded: the file's raw ``exif`` / ``icc`` / ``xmp`` bytes (None where absent), so a
+            chain that keeps metadata needs no second parse of the header.
     """
 
     pixels: np.ndarray
@@ -148,6 +150,7 @@ class DecodedSource:
     width: int
     height: int
     jpeg_probe: JpegProbe | None = None
+    embedded: dict[str, bytes | None] = field(default_factory=dict)
 
 
 def jpeg_grid_after_orientation(
@@ -435,6 +438,12 @@ def decode_source(
             if mode_in == "CMYK" and is_jpeg:
                 params["cmyk"] = "Adobe-inverted CMYK assumed (Pillow rawmode CMYK;I)"
             metadata = _metadata_kinds(im, exif, probe)
+            xmp = im.info.get("xmp")
+            embedded = {
+                "exif": im.info.get("exif") or None,
+                "icc": icc or None,
+                "xmp": (xmp.encode() if isinstance(xmp, str) else xmp) or None,
+            }
             make, model = _text_tag(exif, 0x010F), _text_tag(exif, 0x0110)
 
             if orientation not in (None, 1):
@@ -469,4 +478,5 @@ def decode_source(
         width=int(pixels.shape[1]),
         height=int(pixels.shape[0]),
         jpeg_probe=probe,
+        embedded=embedded,
     )

@@ -320,15 +320,12 @@ def _execute_source(
     from .ops.metadata import read_source_metadata
     from .ops.skip import source_file_meta
 
-    smeta = read_source_metadata(data)
     base = ImageState(
         pixels=src.pixels,
         grids=(src.jpeg_grid,) if src.jpeg_grid is not None else (),
         passes=1 if src.is_jpeg else 0,
         meta={
-            "exif": smeta["exif"],
-            "icc": smeta["icc"],
-            "xmp": smeta["xmp"],
+            **src.embedded,  # the source's exif/icc/xmp bytes, read once by the decoder
             "keep": (),
             **source_file_meta(data, src.load_step["params"], src.pixels),  # for skip rules
         },
@@ -407,8 +404,8 @@ def _execute_source(
                 "jpeg_passes": final.passes,
                 "prior_grid": [list(g) for g in final.grids],
                 "psnr": None,
-                "source_exif_make": smeta["make"],
-                "source_exif_model": smeta["model"],
+                "source_exif_make": src.exif_make,
+                "source_exif_model": src.exif_model,
                 "metadata_survived": False,
                 "reencode_skipped": list(final.meta.get("skip_rules", ())),
             }
