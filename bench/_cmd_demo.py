@@ -71,7 +71,7 @@ def run_demo(
     """Run the demo beneath ``out``; return paths, timings and headline numbers."""
     from degradebench.evaluators import evaluate, load_model, write_report
     from degradebench.generators import generate, load_config
-    from degradebench.generators._errors import ConfigError
+    from degradebench.generators.core.errors import ConfigError
     from degradebench.generators.virtual_cameras import build_virtual_cameras
 
     out = Path(out).expanduser().absolute()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from degradebench.generators._errors import ConfigError
+from degradebench.generators.core.errors import ConfigError
 
 
 def parse_folds(text: str | None) -> list[int] | None:

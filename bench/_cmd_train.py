@@ -76,7 +76,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def run(args: argparse.Namespace) -> int:
     from degradebench.evaluators._train_reference import load_split, train_reference
     from degradebench.evaluators.reference import load_reference, predict_image
-    from degradebench.generators._errors import ConfigError
+    from degradebench.generators.core.errors import ConfigError
 
     if args.jobs == 0 or args.jobs < -1:
         raise ConfigError(f"--jobs: must be a positive integer or -1, got {args.jobs}")

@@ -8,7 +8,7 @@ import importlib
 import sys
 
 from degradebench import __version__
-from degradebench.generators._errors import DegradebenchError
+from degradebench.generators.core.errors import DegradebenchError
 
 __all__ = ["main", "build_parser"]
 

@@ -16,15 +16,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from degradebench import __version__
-from degradebench.generators._errors import ConfigError, DegradebenchError
-from degradebench.generators._provenance import git_revision, library_versions
-from degradebench.generators.manifest import (
-    ManifestError,
+from degradebench.generators.core.errors import ConfigError, DegradebenchError
+from degradebench.generators.core.provenance import git_revision, library_versions
+from degradebench.generators.core.files import (
+    DirLock,
     atomic_write_bytes,
-    unsafe_paths,
     write_failure,
     write_table_atomic,
 )
+from degradebench.generators.manifest import ManifestError, unsafe_paths
 
 from . import metrics as M
 from ._runner import run_model
@@ -182,37 +182,22 @@ def _write_results(outp: Path, frames: dict[str, pd.DataFrame], run_info: dict) 
     atomic_write_bytes(outp / RESULT_FILES["run"], text.encode())
 
 
-class _ResultsLock:
-    """An exclusive lock on RESULTS (flock, released by the OS if the holder dies); stale temp
-    files of a killed run are removed once it is held."""
+class _ResultsLock(DirLock):
+    """The lock on RESULTS; stale temp files of a killed run are removed once it is held."""
 
     def __init__(self, outp: Path):
-        from filelock import FileLock
-
-        self.outp = outp
-        self.lock = FileLock(str(outp / ".lock"), timeout=0)
+        busy = DegradebenchError(
+            f"--out {outp}: another degradebench evaluate is writing there; wait for it or "
+            "choose another --out"
+        )
+        super().__init__(outp, busy, create=True)
 
     def __enter__(self) -> _ResultsLock:
-        from filelock import Timeout
-
-        try:
-            self.outp.mkdir(parents=True, exist_ok=True)
-            self.lock.acquire()
-        except Timeout:
-            msg = (
-                f"--out {self.outp}: another degradebench evaluate is writing there; wait for it "
-                "or choose another --out"
-            )
-            raise DegradebenchError(msg) from None
-        except OSError as exc:
-            raise write_failure(self.outp / ".lock", exc) from exc
-        for p in self.outp.iterdir():
+        super().__enter__()
+        for p in self.folder.iterdir():
             if p.name.startswith(".") and ".tmp-" in p.name or p.name.endswith(".parquet.tmp"):
                 p.unlink(missing_ok=True)
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.lock.release()
 
 
 def _predictions_frame(

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from degradebench.generators._errors import ConfigError
-from degradebench.generators._schema import from_mapping, spec, to_plain
+from degradebench.generators.core.errors import ConfigError
+from degradebench.generators.core.records import from_mapping, spec, to_plain
 
 __all__ = [
     "InputConfig",
@@ -94,7 +94,7 @@ def _normalise_classes(d: dict) -> dict:
 
 def load_input_config_file(path: str | Path) -> dict[str, Any]:
     """Read a YAML/JSON mapping of input-config fields (partial is fine)."""
-    from degradebench.generators.config import load_yaml
+    from degradebench.generators.core.yamlsafe import load_yaml
 
     p = Path(path)
     try:
@@ -113,7 +113,7 @@ def load_input_config_file(path: str | Path) -> dict[str, Any]:
 
 def parse_set_options(items: list[str] | None) -> dict[str, Any]:
     """``["fit=tile", "input_size=[64, 64]"]`` -> dict; values are parsed as YAML scalars/lists."""
-    from degradebench.generators.config import load_yaml
+    from degradebench.generators.core.yamlsafe import load_yaml
 
     out: dict[str, Any] = {}
     for item in items or []:

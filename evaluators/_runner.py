@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import torch
-from degradebench.generators._errors import ConfigError, DegradebenchError
+from degradebench.generators.core.errors import ConfigError, DegradebenchError
 from tqdm import tqdm
 
 from ._fit import normalise

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from degradebench.generators._errors import ConfigError
+from degradebench.generators.core.errors import ConfigError
 
 __all__ = ["train_reference", "load_split", "WEIGHTS_NAME", "TRAINING_NAME", "DEFAULTS"]
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from degradebench.generators._registry import Registry
+from degradebench.generators.core.registry import Registry
 
 __all__ = [
     "Metric",

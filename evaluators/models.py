@@ -33,8 +33,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from degradebench.generators._errors import ConfigError, DegradebenchError
-from degradebench.generators._registry import Registry, import_target, suggest
+from degradebench.generators.core.errors import ConfigError, DegradebenchError
+from degradebench.generators.core.messages import suggest
+from degradebench.generators.core.registry import Registry, import_target
 
 from ._input_config import DEFAULT_INPUT_CONFIG, InputConfig, resolve_input_config
 

@@ -123,7 +123,7 @@ def build_reference_model(num_classes: int) -> nn.Module:
 
 
 def _read_config(path: Path) -> dict:
-    from degradebench.generators._errors import ConfigError
+    from degradebench.generators.core.errors import ConfigError
 
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
@@ -144,7 +144,7 @@ def load_reference(weights: Path | None = None) -> tuple[nn.Module, dict]:
         weights: a state dict written by ``train_reference`` (its ``reference_config.json`` lies
             beside it); default: the weights shipped with degradebench.
     """
-    from degradebench.generators._errors import ConfigError
+    from degradebench.generators.core.errors import ConfigError
 
     weights = DEFAULT_WEIGHTS if weights is None else Path(weights).expanduser()
     config_path = DEFAULT_CONFIG if weights == DEFAULT_WEIGHTS else weights.with_name(CONFIG_NAME)

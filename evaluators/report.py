@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from degradebench.generators._errors import ConfigError
+from degradebench.generators.core.errors import ConfigError
 from matplotlib.figure import Figure
 
 from . import metrics as M

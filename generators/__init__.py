@@ -6,7 +6,7 @@ Public API: ``generate``, ``verify``, ``read_manifest``, ``read_errors``, ``load
 from __future__ import annotations
 
 from . import axes, ops  # noqa: F401  (registers the built-in ops and axes)
-from ._errors import ConfigError, DegradebenchError, SourceError
+from .core.errors import ConfigError, DegradebenchError, SourceError
 from .config import load_config
 from .manifest import MANIFEST_SCHEMA, read_errors, read_manifest, read_metadata
 from .runner import GenerateSummary, generate

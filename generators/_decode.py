@@ -65,7 +65,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from ._errors import DegradebenchError, SourceError
+from .core.errors import DegradebenchError, SourceError
 from ._jpeginfo import JpegProbe, probe_jpeg
 
 __all__ = ["DECODE_ERROR_TYPES", "DecodedSource", "decode_source", "jpeg_grid_after_orientation"]

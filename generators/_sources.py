@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._errors import ConfigError
+from .core.errors import ConfigError
 
 __all__ = [
     "SourceRef",

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._errors import ConfigError, DegradebenchError, SourceError
-from ._provenance import library_versions
+from .core.errors import ConfigError, DegradebenchError, SourceError
+from .core.provenance import library_versions
 from ._sources import SourceRef, limit_per_label
 from .config import Config, load_config
 from .ops.resize import (
@@ -108,7 +108,7 @@ class Comparand:
     params: ResizeParams = field(compare=False)
 
     def step_json(self) -> str:
-        from ._schema import to_plain
+        from .core.records import to_plain
 
         return json.dumps(
             {"op": "resize", "backend": self.backend, "params": to_plain(self.params)},

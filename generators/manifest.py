@@ -6,10 +6,8 @@ The Arrow schema below is the contract (issue 2): column names and types are exa
 
 from __future__ import annotations
 
-import errno
 import json
 import os
-import secrets
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -17,7 +15,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ._errors import DegradebenchError, OutputError
+from .core.errors import DegradebenchError
+from .core.files import atomic_write_bytes, write_failure, write_table_atomic
 
 __all__ = [
     "MANIFEST_SCHEMA",
@@ -98,58 +97,6 @@ ERRORS_SCHEMA = pa.schema(
 
 class ManifestError(DegradebenchError):
     """A manifest that is missing, unreadable or unsafe (a path escaping OUT)."""
-
-
-def _tmp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
-
-
-def write_failure(path: str | Path, exc: OSError) -> OutputError:
-    """The one-line error for a failed write: the file, the reason, and that the run resumes."""
-    code = errno.errorcode.get(exc.errno or 0)
-    reason = (exc.strerror or str(exc)) + (f" ({code})" if code else "")
-    return OutputError(
-        f"cannot write {os.fspath(path)}: {reason}; free space or fix permissions, then run the "
-        "same command again: finished work is kept"
-    )
-
-
-def atomic_write_bytes(path: str | Path, data: bytes, *, make_parent: bool = True) -> None:
-    """Write via a temp file in the same folder + rename: readers see nothing or everything.
-
-    Raises:
-        OutputError: the write failed (ENOSPC, EACCES, EROFS...); no temp file is left behind.
-    """
-    path = os.fspath(path)
-    head, tail = os.path.split(path)
-    tmp = os.path.join(head, f".{tail}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
-    try:
-        if make_parent:
-            os.makedirs(head, exist_ok=True)
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise write_failure(path, exc) from exc
-        raise
-
-
-def write_table_atomic(table: pa.Table, path: Path) -> None:
-    """Write a Parquet file via a temp file + rename (see :func:`atomic_write_bytes`)."""
-    tmp = _tmp_name(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, tmp, compression="snappy")
-        os.replace(tmp, path)
-    except BaseException as exc:
-        if os.path.lexists(tmp):
-            tmp.unlink()
-        if isinstance(exc, OSError):
-            raise write_failure(path, exc) from exc
-        raise
 
 
 def with_metadata(schema: pa.Schema, meta: dict[str, Any]) -> pa.Schema:

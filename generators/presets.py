@@ -18,9 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._errors import ConfigError, OpError
-from ._registry import suggest
-from ._schema import short_repr
+from .core.errors import ConfigError, OpError
+from .core.messages import suggest
+from .core.messages import short_repr
 from .ops import OPS, Step, make_step
 from .ops.jpeg import DecodeParams
 

@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import manifest as mf
-from ._errors import (
+from .core.errors import (
     ConfigError,
     DegradebenchError,
     LockedError,
@@ -32,7 +32,8 @@ from ._errors import (
     OutputError,
     SourceError,
 )
-from ._provenance import derive_seed, library_versions, short_hash
+from .core.files import DirLock
+from .core.provenance import derive_seed, library_versions, short_hash
 from ._sources import SourceRef, limit_per_label, list_folder, list_samples, list_table
 from .axes import AXES, PlanContext
 from .config import Config, DatasetSpec, SuiteSpec, load_config
@@ -180,7 +181,7 @@ def resolve_sources(
 
 
 def _plain(obj: Any) -> Any:
-    from ._schema import to_plain
+    from .core.records import to_plain
 
     return to_plain(obj)
 
@@ -478,31 +479,13 @@ def _clean_temps(out_dir: Path) -> int:
     return n
 
 
-class _OutLock:
-    """An exclusive lock on OUT (fcntl/flock via filelock): released by the OS if the holder dies."""
-
-    def __init__(self, out_dir: Path):
-        from filelock import FileLock
-
-        self.out_dir = out_dir
-        self.lock = FileLock(str(out_dir / ".lock"), timeout=0)
-
-    def __enter__(self) -> _OutLock:
-        from filelock import Timeout
-
-        try:
-            self.lock.acquire()
-        except Timeout:
-            raise LockedError(
-                f"{self.out_dir} is being written by another degradebench run; wait for it to "
-                f"finish or choose another --out"
-            ) from None
-        except OSError as exc:  # OUT not writable: the lock file cannot even be created
-            raise mf.write_failure(self.lock.lock_file, exc) from exc
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.lock.release()
+def _out_lock(out_dir: Path) -> DirLock:
+    """The lock that keeps a second run out of OUT."""
+    busy = LockedError(
+        f"{out_dir} is being written by another degradebench run; wait for it to finish or "
+        "choose another --out"
+    )
+    return DirLock(out_dir, busy)
 
 
 def _check_own_folders(out_dir: Path) -> None:
@@ -584,7 +567,7 @@ def generate(
         raise ConfigError(f"--limit: must be an integer >= 1, got {limit}")
     out_dir = make_out_dir(out)
     summary = GenerateSummary(out_dir)
-    with _OutLock(out_dir):
+    with _out_lock(out_dir):
         _check_own_folders(out_dir)
         _clean_temps(out_dir)
         name, refs = resolve_sources(cfg, dataset, jobs=jobs, progress=progress)

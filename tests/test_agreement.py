@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from degradebench.cli import main
-from degradebench.generators._errors import ConfigError
+from degradebench.generators.core.errors import ConfigError
 from degradebench.generators.agreement import (
     comparands,
     compare_pair,

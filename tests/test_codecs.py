@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 from conftest import photo
-from degradebench.generators._errors import ConfigError, OpError
+from degradebench.generators.core.errors import ConfigError, OpError
 from degradebench.generators.axes.codec import parse_decoder
 from degradebench.generators.config import parse_config
 from degradebench.generators.ops import ImageState, Step, make_step, run_chain

@@ -16,12 +16,8 @@ import pytest
 import yaml
 from degradebench.cli import main
 from degradebench.generators import ConfigError, load_config
-from degradebench.generators.config import (
-    MAX_YAML_DEPTH,
-    Config,
-    default_config_path,
-    parse_config,
-)
+from degradebench.generators.config import Config, default_config_path, parse_config
+from degradebench.generators.core.yamlsafe import MAX_YAML_DEPTH
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

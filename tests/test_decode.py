@@ -21,7 +21,7 @@ from degradebench.generators._decode import (
     decode_source,
     jpeg_grid_after_orientation,
 )
-from degradebench.generators._errors import DegradebenchError, SourceError
+from degradebench.generators.core.errors import DegradebenchError, SourceError
 from degradebench.generators._jpeginfo import blockiness_phase, estimate_quality
 from PIL import Image, ImageCms, ImageFile
 

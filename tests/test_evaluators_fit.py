@@ -52,7 +52,7 @@ def test_resize_backends_agree_roughly(backend):
 
 
 def test_torch_lanczos_is_rejected():
-    from degradebench.generators._errors import ConfigError
+    from degradebench.generators.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="lanczos.*not available.*torch"):
         cfg(resize_backend="torch", resize_method="lanczos")

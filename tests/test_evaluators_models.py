@@ -18,7 +18,7 @@ from degradebench.evaluators._input_config import (
     resolve_input_config,
 )
 from degradebench.evaluators.models import ModelError, sniff_model_file
-from degradebench.generators._errors import ConfigError
+from degradebench.generators.core.errors import ConfigError
 
 
 @pytest.fixture(scope="module")

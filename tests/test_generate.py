@@ -280,7 +280,7 @@ GOLDEN = {"75": "3c84f24b151d6e6c", "95": "e1c4fd4a261c9882", "q1=60,q2=90,shift
 
 def test_golden_bytes_for_pinned_codec_versions(tmp_path: Path) -> None:
     """Same config, same bytes: sha256 of outputs pinned for the codec versions they hold for."""
-    from degradebench.generators._provenance import library_versions
+    from degradebench.generators.core.provenance import library_versions
 
     v = library_versions()
     if any(v.get(k) != want for k, want in GOLDEN_VERSIONS.items()):

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from conftest import TINY_CONFIG, jpeg_bytes, photo, png_bytes
 from degradebench.generators import generate, read_errors, read_manifest, verify
-from degradebench.generators._errors import LockedError
+from degradebench.generators.core.errors import LockedError
 from PIL import Image
 
 

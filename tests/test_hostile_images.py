@@ -20,7 +20,7 @@ from _hostile import corpus, seed_images
 from conftest import TINY_CONFIG
 from degradebench.generators import generate, read_errors, read_manifest, verify
 from degradebench.generators._decode import DECODE_ERROR_TYPES, DecodedSource, decode_source
-from degradebench.generators._errors import SourceError
+from degradebench.generators.core.errors import SourceError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -22,7 +22,7 @@ from degradebench.evaluators.reference import (
     predict_image,
     tile_batch,
 )
-from degradebench.generators._errors import ConfigError
+from degradebench.generators.core.errors import ConfigError
 from degradebench.generators.virtual_cameras import VirtualCamerasParams, build_virtual_cameras
 from PIL import Image
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from conftest import photo
-from degradebench.generators._errors import ConfigError, OpError
+from degradebench.generators.core.errors import ConfigError, OpError
 from degradebench.generators.config import parse_config
 from degradebench.generators.ops import OPS, ImageState, make_step, run_chain
 from degradebench.generators.ops.gamma import GammaParams, gamma_lut

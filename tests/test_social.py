@@ -14,7 +14,7 @@ import yaml
 from conftest import jpeg_bytes, photo, png_bytes
 from degradebench.generators import ConfigError, generate, read_errors, read_manifest
 from degradebench.generators._decode import decode_source
-from degradebench.generators._errors import OpError
+from degradebench.generators.core.errors import OpError
 from degradebench.generators._jpeginfo import estimate_quality, ijg_quant_tables, probe_jpeg
 from degradebench.generators.axes import AXES
 from degradebench.generators.config import default_config_path, parse_config

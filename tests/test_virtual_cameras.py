@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 from degradebench.cli import main
-from degradebench.generators._errors import ConfigError
+from degradebench.generators.core.errors import ConfigError
 from degradebench.generators._sources import assign_folds
 from degradebench.generators.virtual_cameras import (
     CFA_PATTERNS,

@@ -21,7 +21,8 @@ from conftest import TINY_CONFIG
 from degradebench.cli import main
 from degradebench.generators import generate, read_manifest, verify
 from degradebench.generators import manifest as mf
-from degradebench.generators._errors import OutputError
+from degradebench.generators.core import files as atomic_files
+from degradebench.generators.core.errors import OutputError
 
 
 class FaultyDisk:
@@ -59,7 +60,7 @@ class FaultyDisk:
     def install(self, monkeypatch: pytest.MonkeyPatch) -> FaultyDisk:
         monkeypatch.setattr(os, "replace", self.replace)
         monkeypatch.setattr(os, "makedirs", self.makedirs)
-        monkeypatch.setattr(mf, "open", self.open, raising=False)  # the writer's own open()
+        monkeypatch.setattr(atomic_files, "open", self.open, raising=False)  # the writer's own open()
         return self
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .._registry import Registry
+from ..core.registry import Registry
 from ..ops import Step
 
 __all__ = ["Level", "PlanContext", "AxisDef", "AXES", "register_axis", "output_step"]

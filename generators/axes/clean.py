@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .._errors import ConfigError
-from .._schema import spec
+from ..core.errors import ConfigError
+from ..core.records import spec
 from ._base import AxisDef, Level, PlanContext, output_step, register_axis
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .._errors import ConfigError
-from .._registry import suggest
-from .._schema import repeats, spec
+from ..core.errors import ConfigError
+from ..core.messages import suggest
+from ..core.records import repeats, spec
 from ..ops import Step
 from ..ops.codec import (
     DCT_METHODS,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .._errors import ConfigError
-from .._schema import repeats, spec
+from ..core.errors import ConfigError
+from ..core.records import repeats, spec
 from ..ops import Step
 from ..ops.crop import CropParams
 from ..ops.jpeg import SUBSAMPLINGS, DecodeParams, JpegParams

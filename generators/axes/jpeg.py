@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .._errors import ConfigError
-from .._schema import repeats, spec
+from ..core.errors import ConfigError
+from ..core.records import repeats, spec
 from ..ops import Step
 from ..ops.jpeg import SUBSAMPLINGS, JpegParams
 from ._base import AxisDef, Level, PlanContext, register_axis

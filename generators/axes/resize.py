@@ -7,8 +7,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from .._errors import ConfigError
-from .._schema import repeats, spec
+from ..core.errors import ConfigError
+from ..core.records import repeats, spec
 from ..ops.jpeg import SUBSAMPLINGS
 from ..ops.resize import (
     BACKENDS,

@@ -20,9 +20,9 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .._errors import ConfigError
-from .._registry import suggest
-from .._schema import repeats, spec
+from ..core.errors import ConfigError
+from ..core.messages import suggest
+from ..core.records import repeats, spec
 from ..ops import Step
 from ..presets import Preset, journey_chain
 from ._base import AxisDef, Level, PlanContext, register_axis

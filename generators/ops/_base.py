@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import ConfigError, OpError
-from .._registry import Registry
-from .._schema import from_mapping, short_repr, to_plain
+from ..core.errors import ConfigError, OpError
+from ..core.registry import Registry
+from ..core.messages import short_repr
+from ..core.records import from_mapping, to_plain
 
 __all__ = ["Step", "ImageState", "OpDef", "OPS", "register_op", "make_step", "canonical_chain"]
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._errors import ConfigError, OpError
-from .._schema import spec
+from ..core.errors import ConfigError, OpError
+from ..core.records import spec
 from ._base import ImageState, OpDef, register_op
 from .jpeg import SUBSAMPLINGS, JpegParams, decode_opencv, decode_pillow, jpeg_opencv, jpeg_pillow
 

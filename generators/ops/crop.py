@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._errors import OpError
-from .._schema import spec
+from ..core.errors import OpError
+from ..core.records import spec
 from ._base import ImageState, OpDef, register_op
 
 __all__ = ["CropParams", "crop_numpy", "shift_grid", "cropped_state"]

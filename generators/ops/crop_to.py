@@ -15,8 +15,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from .._errors import OpError
-from .._schema import spec
+from ..core.errors import OpError
+from ..core.records import spec
 from ._base import ImageState, OpDef, register_op
 from .crop import cropped_state
 

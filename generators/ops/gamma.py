@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._errors import OpError
-from .._schema import spec
+from ..core.errors import OpError
+from ..core.records import spec
 from ._base import ImageState, OpDef, register_op
 
 __all__ = ["GammaParams", "GAMMA_FORMULAS", "gamma_lut", "gamma_numpy"]

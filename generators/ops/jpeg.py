@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from .._errors import OpError
-from .._schema import spec
+from ..core.errors import OpError
+from ..core.records import spec
 from ._base import ImageState, OpDef, register_op
 from .metadata import KINDS, encoder_metadata_kwargs
 

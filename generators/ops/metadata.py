@@ -16,8 +16,8 @@ from typing import Any
 
 from PIL import Image
 
-from .._errors import OpError
-from .._schema import spec
+from ..core.errors import OpError
+from ..core.records import spec
 from ._base import ImageState, OpDef, register_op
 
 __all__ = ["KINDS", "MetadataParams", "read_source_metadata", "encoder_metadata_kwargs"]

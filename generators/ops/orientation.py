@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from .._errors import OpError
-from .._schema import spec
+from ..core.errors import OpError
+from ..core.records import spec
 from ._base import ImageState, OpDef, register_op
 from .skip import is_source_pixels
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._errors import ConfigError, OpError
-from .._schema import spec
+from ..core.errors import ConfigError, OpError
+from ..core.records import spec
 from ._base import ImageState, OpDef, Step, register_op
 
 __all__ = [

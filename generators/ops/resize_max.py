@@ -11,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from .._errors import ConfigError, OpError
-from .._schema import spec
+from ..core.errors import ConfigError, OpError
+from ..core.records import spec
 from ._base import OPS, ImageState, OpDef, register_op
 from .resize import BACKENDS, DTYPE_PATHS, METHODS, ROUNDINGS, ResizeParams, resolve
 

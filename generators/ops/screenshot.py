@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._errors import ConfigError, OpError
-from .._schema import spec
+from ..core.errors import ConfigError, OpError
+from ..core.records import spec
 from ._base import OPS, ImageState, OpDef, register_op
 from .resize import BACKENDS, DTYPE_PATHS, METHODS, ROUNDINGS, ResizeParams, resolve
 

@@ -20,8 +20,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from PIL import Image
 
-from .._errors import OpError
-from .._schema import spec
+from ..core.errors import OpError
+from ..core.records import spec
 from ._base import ImageState, OpDef, register_op
 from .metadata import KINDS
 

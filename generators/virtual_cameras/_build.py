@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .._errors import ConfigError
-from .._schema import to_plain
+from ..core.errors import ConfigError
+from ..core.records import to_plain
 from ._cameras import TAG_SCENE, CameraModel, Device, design_cameras, rng_for
 from ._params import PIPELINE_VERSION, VirtualCamerasParams, params_hash
 from ._pipeline import SCENE_MARGIN, develop, encode_jpeg, noise_rng, plan_shot, prnu_pattern

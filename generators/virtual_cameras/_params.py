@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._schema import check_float, check_int, from_mapping, spec, to_plain
+from ..core.records import check_float, check_int, from_mapping, spec, to_plain
 
 __all__ = ["VirtualCamerasParams", "params_hash", "PIPELINE_VERSION"]
 

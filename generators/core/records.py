@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import reprlib
 import types
 import typing
 from collections.abc import Mapping
 from typing import Any
 
-from ._errors import ConfigError
-from ._registry import suggest
+from .errors import ConfigError
+from .messages import short_repr, suggest
 
 __all__ = [
     "spec",
@@ -25,27 +24,9 @@ __all__ = [
     "check_float",
     "check_choice",
     "to_plain",
-    "short_repr",
     "repeats",
 ]
 
-# Values quoted in error messages are abbreviated: a YAML alias bomb or a megabyte string must not
-# turn one error into minutes of repr() and a message nobody can read.
-_REPR = reprlib.Repr()
-_REPR.maxlevel = 3
-_REPR.maxlist = _REPR.maxtuple = _REPR.maxset = _REPR.maxfrozenset = _REPR.maxdict = 8
-_REPR.maxstring = 80
-_REPR.maxlong = 40
-_REPR.maxother = 80
-
-
-def short_repr(value: Any) -> str:
-    """``repr(value)`` abbreviated to about 100 characters, one line, in bounded time."""
-    try:
-        text = _REPR.repr(value)
-    except Exception:  # noqa: BLE001 - a hostile __repr__ must not replace the real error
-        text = f"<{type(value).__name__}>"
-    return text.replace("\n", "\\n")
 
 
 def spec(

@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
-from ._errors import ConfigError
+from .errors import ConfigError
+from .messages import short_repr, suggest
 
-__all__ = ["Registry", "import_target", "suggest"]
+__all__ = ["Registry", "import_target"]
 
 T = TypeVar("T")
 
-
-def suggest(name: object, choices: list[str] | tuple[str, ...]) -> str:
-    """Return "did you mean 'x'? " for the close matches of ``name`` (empty when none, and for
-    anything but a short string: a list or a megabyte of text has no close match)."""
-    if not isinstance(name, str) or len(name) > 200:
-        return ""
-    close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.6)
-    if not close:
-        return ""
-    return "did you mean " + " or ".join(repr(c) for c in close) + "? "
 
 
 def import_target(target: str) -> object:
@@ -42,12 +32,6 @@ def import_target(target: str) -> object:
                 f"{target!r}: module {mod_name!r} has no attribute {attr!r}"
             ) from None
     return obj
-
-
-def _brief(value: object) -> str:
-    from ._schema import short_repr  # _schema imports this module
-
-    return short_repr(value)
 
 
 class Registry(Generic[T]):
@@ -74,7 +58,7 @@ class Registry(Generic[T]):
     def get(self, name: str) -> T:
         if name not in self:
             names = sorted(self._items)
-            shown = repr(name) if isinstance(name, str) and len(name) <= 200 else _brief(name)
+            shown = repr(name) if isinstance(name, str) and len(name) <= 200 else short_repr(name)
             msg = (
                 f"unknown {self.kind} {shown}; {suggest(name, names)}available: {', '.join(names)}"
             )
