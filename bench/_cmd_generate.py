@@ -6,20 +6,7 @@ import argparse
 import sys
 
 from degradebench.generators.core.errors import ConfigError
-
-
-def parse_folds(text: str | None) -> list[int] | None:
-    if text is None:
-        return None
-    try:
-        folds = sorted({int(t) for t in text.split(",") if t.strip()})
-    except ValueError:
-        raise ConfigError(
-            f"--folds: expected a comma-separated list of fold numbers like 0,1; got {text!r}"
-        ) from None
-    if not folds:
-        raise ConfigError(f"--folds: expected at least one fold number, got {text!r}")
-    return folds
+from degradebench.generators.core.records import parse_folds
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

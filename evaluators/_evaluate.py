@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from degradebench import __version__
 from degradebench.generators.core.errors import ConfigError, DegradebenchError
 from degradebench.generators.core.provenance import git_revision, library_versions
+from degradebench.generators.core.records import parse_folds
 from degradebench.generators.core.files import (
     DirLock,
     atomic_write_bytes,
@@ -125,19 +126,6 @@ def _versions() -> dict[str, str | None]:
         except md.PackageNotFoundError:
             continue
     return out
-
-
-def _parse_folds(folds) -> list[int] | None:
-    if folds is None or folds == "":
-        return None
-    if isinstance(folds, str):
-        try:
-            return [int(f) for f in folds.split(",") if f.strip()]
-        except ValueError:
-            raise ConfigError(
-                f"--folds: expected a comma-separated list of integers, got {folds!r}"
-            ) from None
-    return [int(f) for f in folds]
 
 
 def _classes(manifest: pd.DataFrame, model: Model) -> list[str]:
@@ -321,7 +309,7 @@ def evaluate(
     # Class indices come from every label in the manifest, not only the selected folds, so a
     # fold missing a class does not shift the others.
     classes = _classes(df, model)
-    fold_list = _parse_folds(folds)
+    fold_list = parse_folds(folds)
     total_rows = len(df)
     if fold_list is not None:
         full_folds = df["fold"] if "fold" in df else None

@@ -22,7 +22,16 @@ from .errors import (
 from .files import DirLock, atomic_write_bytes, write_failure, write_table_atomic
 from .messages import short_repr, suggest
 from .provenance import derive_seed, git_revision, library_versions, short_hash
-from .records import check_choice, check_float, check_int, from_mapping, repeats, spec, to_plain
+from .records import (
+    check_choice,
+    check_float,
+    check_int,
+    from_mapping,
+    parse_folds,
+    repeats,
+    spec,
+    to_plain,
+)
 from .registry import Registry, import_target
 from .yamlsafe import load_yaml
 
@@ -47,6 +56,7 @@ __all__ = [
     "check_float",
     "check_int",
     "from_mapping",
+    "parse_folds",
     "repeats",
     "spec",
     "to_plain",

@@ -25,6 +25,7 @@ __all__ = [
     "check_choice",
     "to_plain",
     "repeats",
+    "parse_folds",
 ]
 
 
@@ -189,3 +190,23 @@ def to_plain(obj: Any) -> Any:
     if isinstance(obj, Mapping):
         return {str(k): to_plain(v) for k, v in obj.items()}
     return obj
+
+
+def parse_folds(folds: Any, option: str = "--folds") -> list[int] | None:
+    """The one fold-list parser: ``"0,2"``, ``[0, 2]`` or None -> sorted distinct ints or None.
+
+    Raises:
+        ConfigError: naming the option, the text received and the expected spelling.
+    """
+    if folds is None or (isinstance(folds, str) and not folds.strip()):
+        return None
+    items = folds.split(",") if isinstance(folds, str) else list(folds)
+    try:
+        out = sorted({int(str(f).strip()) for f in items if str(f).strip()})
+    except ValueError:
+        raise ConfigError(
+            f"{option}: expected a comma-separated list of fold numbers like 0,1; got {short_repr(folds)}"
+        ) from None
+    if not out:
+        raise ConfigError(f"{option}: expected at least one fold number, got {short_repr(folds)}")
+    return out
