@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from ._options import add_config_option, add_dataset_option, add_jobs_option, resolve_jobs
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from degradebench.generators.agreement import DEFAULT_OPS
+    from degradebench.appdata import agreement_settings  # not .agreement: keeps --help fast
 
     p = sub.add_parser(
         "agreement",
@@ -14,23 +16,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description=(
             "For each nominal operation (e.g. 'bicubic x0.5') resize every image of DATASET with "
             "every library that has the method (Pillow, OpenCV, torch, scikit-image; each with its "
-            "own defaults, plus the other antialias setting where a library has both) and compare "
+            "own defaults, plus the other antialias setting where a library has both; names say "
+            "the setting: 'torch(aa=on)', 'skimage(aa=off)') and compare "
             "every pair: PSNR, maximum absolute difference, share of differing pixels and, with "
             "--model, the share of images whose predicted class differs. Writes "
             "DIR/agreement.parquet, DIR/agreement.md and a PSNR matrix plot per op (PNG and SVG)."
         ),
     )
-    p.add_argument(
-        "--config",
-        metavar="FILE",
-        help="datasets.yaml to use (default: ./datasets.yaml if present, else the shipped one)",
-    )
-    p.add_argument(
-        "--dataset",
-        required=True,
-        metavar="NAME_OR_PATH",
-        help="a dataset name from the config, or the path of a folder-per-class tree root/<label>/*",
-    )
+    add_config_option(p)
+    add_dataset_option(p)
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument(
         "--model",
@@ -44,8 +38,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--ops",
         metavar="LIST",
-        help="comma-separated 'METHOD xSCALE' list (default: " + ", ".join(DEFAULT_OPS) + ")",
+        help="comma-separated 'METHOD xSCALE' list (default: "
+        + ", ".join(agreement_settings().ops)
+        + ")",
     )
+    add_jobs_option(p)
     p.add_argument(
         "--float-paths",
         action="store_true",
@@ -57,9 +54,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from degradebench.generators.agreement import run_agreement
+    from degradebench.agreement import run_agreement
 
-    ops = [o for o in args.ops.split(",") if o.strip()] if args.ops else None
+    ops = [o.strip() for o in args.ops.split(",") if o.strip()] if args.ops else None
     summary = run_agreement(
         config=args.config,
         dataset=args.dataset,
@@ -70,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         float_paths=args.float_paths,
         progress=not args.quiet,
         plots=not args.no_plots,
+        jobs=resolve_jobs(args.jobs),
     )
     print(summary.line())
     return 0

@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+from ._options import add_jobs_option, resolve_jobs
+
 __all__ = ["add_parser", "run"]
 
 KINDS = ("virtual-cameras",)
@@ -30,7 +32,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--images", type=int, help="images per device (default 30)")
     p.add_argument("--size", type=int, help="image side in pixels, >= 64 (default 256)")
     p.add_argument("--seed", type=int, help="seed of every random draw (default 0)")
-    p.add_argument("--jobs", type=int, default=1, help="worker processes (-1: all cores)")
+    add_jobs_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
     return p
@@ -56,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
 
     params = params_from_args(args)
     start = time.perf_counter()
-    table = build_virtual_cameras(params, args.out, jobs=args.jobs, progress=not args.quiet)
+    jobs = resolve_jobs(args.jobs)
+    table = build_virtual_cameras(params, args.out, jobs=jobs, progress=not args.quiet)
     seconds = time.perf_counter() - start
     print(
         f"{table.parent}: {params.images} images, {params.models} models x {params.devices_per_model} "

@@ -1,35 +1,46 @@
 """``degradebench demo``: the main job end to end on the embedded default, beneath one folder.
 
 Builds the virtual-camera dataset, loads the shipped reference model, generates the default and
-social suites on the held-out fold 0, evaluates each, and writes one report.
+social suites on the held-out fold 0, evaluates each, and writes one report. The dataset, suites
+and fold are data: the ``demo`` section of ``applications.yaml``.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import sys
 import time
 from importlib import resources
 from pathlib import Path
 
+import degradebench as db
+from degradebench.appdata import demo_settings
+from degradebench.generators.core.errors import ConfigError
+
+from ._options import add_jobs_option, resolve_jobs
+
 __all__ = ["add_parser", "run", "run_demo"]
 
-DATASET = "virtual-cameras"
-SUITES = ("default", "social")  # the JPEG/crop axes, then social-media-like journeys
-FOLD = 0  # held out from the reference model's training everywhere
+
+def _suites_text(suites: tuple[str, ...]) -> str:
+    """``("default", "social")`` -> ``"default and social"``."""
+    return suites[0] if len(suites) == 1 else ", ".join(suites[:-1]) + " and " + suites[-1]
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
+    s = demo_settings()
+    suites = _suites_text(s.suites)
     p = subparsers.add_parser(
         "demo",
-        help="build the virtual cameras, evaluate the reference model, write the report",
+        help=f"build the virtual cameras, run the {suites} suites with the reference model, "
+        "write the report",
         description=(
             "The main job in one command, offline: build the synthetic virtual-camera dataset, "
-            "load the shipped reference camera-model classifier, generate the default suite on "
-            "the held-out fold 0, evaluate it and write the report (curves, heat maps, "
-            "report.html) beneath DIR. Rerunning reuses what is already there."
+            f"load the shipped reference camera-model classifier, generate the {suites} suites "
+            f"on the held-out fold {s.fold}, evaluate each and write one report (curves, heat "
+            "maps, report.html) beneath DIR. Rerunning reuses what is already there. The "
+            "dataset, suites and fold are the 'demo' section of degradebench's applications.yaml."
         ),
     )
     p.add_argument(
@@ -44,15 +55,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="datasets.yaml to take the virtual-cameras dataset and default suite from "
         "(default: the copy shipped with degradebench)",
     )
-    p.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: all cores)")
+    add_jobs_option(p)
     p.add_argument("--device", default="auto", help="auto, cuda or cpu for the evaluation")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
     return p
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _step(i: int, text: str) -> float:
@@ -69,22 +76,21 @@ def run_demo(
     progress: bool = True,
 ) -> dict:
     """Run the demo beneath ``out``; return paths, timings and headline numbers."""
-    from degradebench.evaluators import evaluate, load_model, write_report
-    from degradebench.generators import generate, load_config
-    from degradebench.generators.core.errors import ConfigError
-    from degradebench.generators.virtual_cameras import build_virtual_cameras
+    from degradebench.generators.virtual_cameras import build_virtual_cameras  # numpy, scipy
 
+    settings = demo_settings()
+    dataset, suites, fold = settings.dataset, settings.suites, settings.fold
     out = Path(out).expanduser().absolute()
-    jobs = jobs or _cores()
+    jobs = resolve_jobs(jobs)
     cfg_path = config or Path(str(resources.files("degradebench.generators") / "datasets.yaml"))
-    cfg = load_config(cfg_path)
-    spec = cfg.dataset(DATASET)
+    cfg = db.load_config(cfg_path)
+    spec = cfg.dataset(dataset)
     if spec.kind != "virtual-cameras":
-        raise ConfigError(f"{cfg_path}: dataset {DATASET!r} must be of kind virtual-cameras")
-    data_root = out / DATASET
+        raise ConfigError(f"{cfg_path}: dataset {dataset!r} must be of kind virtual-cameras")
+    data_root = out / dataset
     # Build the dataset beneath OUT (not the user cache) so the demo leaves one folder behind.
     spec = dataclasses.replace(spec, root=str(data_root))
-    cfg = dataclasses.replace(cfg, datasets={**cfg.datasets, DATASET: spec})
+    cfg = dataclasses.replace(cfg, datasets={**cfg.datasets, dataset: spec})
     times: dict[str, float] = {}
     t_all = time.perf_counter()
 
@@ -93,25 +99,25 @@ def run_demo(
     times["dataset"] = time.perf_counter() - t
 
     t = _step(2, "loading the reference model")
-    model = load_model("reference")
+    model = db.load_model("reference")
     times["model"] = time.perf_counter() - t
 
     results_dirs, res = [], None
     times["generate"] = times["evaluate"] = 0.0
     n_variants, rates = 0, []
-    for suite in SUITES:
+    for suite in suites:
         variants = out / "variants" / suite
-        t = _step(3, f"generating the {suite!r} suite on held-out fold {FOLD} into {variants}")
-        generate(
-            config=cfg, dataset=DATASET, suite=suite, out=variants, jobs=jobs, folds=[FOLD],
+        t = _step(3, f"generating the {suite!r} suite on held-out fold {fold} into {variants}")
+        db.generate(
+            config=cfg, dataset=dataset, suite=suite, out=variants, jobs=jobs, folds=[fold],
             progress=progress,
         )  # fmt: skip
         times["generate"] += time.perf_counter() - t
         results = out / "results" / suite
         t = _step(4, f"evaluating {model.name!r} on every {suite!r} variant into {results}")
-        r = evaluate(
-            variants, model, results, device=device, folds=[FOLD], progress=progress,
-            channels_last=True, name=model.name if suite == SUITES[0] else f"{model.name} ({suite})",
+        r = db.evaluate(
+            variants, model, results, device=device, folds=[fold], progress=progress,
+            channels_last=True, name=model.name if suite == suites[0] else f"{model.name} ({suite})",
         )  # fmt: skip
         times["evaluate"] += time.perf_counter() - t
         results_dirs.append(results)
@@ -120,9 +126,9 @@ def run_demo(
         res = res or r
 
     t = _step(5, "writing the report")
-    files = write_report(
+    files = db.write_report(
         results_dirs, out / "report",
-        title=f"degradebench demo: reference model on virtual cameras (held-out fold {FOLD})",
+        title=f"degradebench demo: reference model on virtual cameras (held-out fold {fold})",
     )  # fmt: skip
     times["report"] = time.perf_counter() - t
     times["total"] = time.perf_counter() - t_all
@@ -135,7 +141,8 @@ def run_demo(
     return {
         "out": out, "report": files.html, "results": results, "times": times,
         "headline": headline, "images_per_s": sum(rates) / len(rates),
-        "variants": n_variants, "social": _social_headline(out / "results" / SUITES[-1]),
+        "variants": n_variants, "fold": fold,
+        "social": _social_headline(out / "results" / suites[-1]),
     }  # fmt: skip
 
 
@@ -155,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )  # fmt: skip
     h = r["headline"]
-    print(f"clean accuracy (fold {FOLD}): {100 * h['clean_accuracy']:.1f}%")
+    print(f"clean accuracy (fold {r['fold']}): {100 * h['clean_accuracy']:.1f}%")
     for key, value in h.items():
         if key.endswith(".auc_accuracy"):
             axis = key.split(".")[0]

@@ -25,19 +25,32 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
             "metric, with bootstrap CIs over source images), axis_summary.parquet (AUC, "
             "breaking level, CE vs --baseline, SP Cup 2018 score), curves.parquet (the points of "
             "each degradation curve), errors.parquet (files skipped) and run.json (model spec, input "
-            "config, settings, library versions)."
+            "config, settings, library versions, warnings). Rerunning with the same model, "
+            "weights, input config, manifest and settings reuses the results already in RESULTS."
         ),
         epilog=(
-            "MODEL SPEC: 'reference' (the shipped camera-model classifier), "
+            "MODEL SPEC: 'reference' (the shipped camera-model classifier), 'dummy' (a tiny "
+            "model for smoke tests), "
             "'package.module:function' or 'path/to/file.py:function' (returns a torch.nn.Module "
             "or (module, input_config)), or a TorchScript / torch.export (.pt2) / ONNX file, "
             "recognised by content. Input-config fields: input_size, fit "
             "(center_crop|resize|pad|tile), tile_stride, max_tiles, channel_order (RGB|BGR), "
             "value_range (1.0|255.0), mean, std, output (logits|probabilities), classes, "
-            "resize_backend (pillow|opencv|torch), resize_method, pad_mode, tile_average. "
+            "resize_backend (pillow|opencv|torch|skimage: the resize axis's kernels), "
+            "resize_method, resize_antialias (null = the library's default), pad_mode, "
+            "tile_average. "
             "Example: --set fit=tile --set 'input_size=[64, 64]'."
         ),
     )
+    _add_io_args(p)
+    _add_run_args(p)
+    _add_metric_args(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def _add_io_args(p: argparse.ArgumentParser) -> None:
+    """Where the manifest, the model and the results are."""
     p.add_argument(
         "--manifest",
         required=True,
@@ -47,6 +60,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, metavar="SPEC", help="model spec (see below)")
     p.add_argument("--out", required=True, metavar="RESULTS", help="folder for the results")
     p.add_argument("--name", help="model name in the results (default: from the spec)")
+
+
+def _add_run_args(p: argparse.ArgumentParser) -> None:
+    """How the model runs: device, batches, folds, precision, decoding, input config."""
     p.add_argument(
         "--device", default="auto", help="auto (CUDA when available), cuda, cuda:N or cpu"
     )
@@ -89,6 +106,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         dest="set_",
         help="override one input-config field (YAML value); repeatable",
     )
+
+
+def _add_metric_args(p: argparse.ArgumentParser) -> None:
+    """What is computed: top-k, bootstrap, break points, baseline; checks and progress."""
     p.add_argument(
         "--top-k",
         type=_int_list,
@@ -122,23 +143,21 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="skip checking each file's sha256 against the manifest",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=run)
-    return p
 
 
 def run(args: argparse.Namespace) -> int:
-    from degradebench.evaluators import evaluate, load_model
+    import degradebench as db
     from degradebench.evaluators._input_config import load_input_config_file, parse_set_options
 
     file_cfg = load_input_config_file(args.input_config) if args.input_config else None
     sets = parse_set_options(args.set_)
-    model = load_model(
+    model = db.load_model(
         args.model,
         name=args.name,
         input_config=file_cfg,
         overrides=[("--set", sets)] if sets else None,
     )
-    res = evaluate(
+    res = db.evaluate(
         args.manifest,
         model,
         args.out,

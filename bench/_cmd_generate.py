@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from degradebench.generators.core.errors import ConfigError
 from degradebench.generators.core.records import parse_folds
+
+from ._options import add_config_option, add_dataset_option, add_jobs_option, resolve_jobs
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -20,17 +21,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "command to resume a killed run. Bad sources are listed in OUT/errors.parquet."
         ),
     )
-    p.add_argument(
-        "--config",
-        metavar="FILE",
-        help="datasets.yaml to use (default: ./datasets.yaml if present, else the shipped one)",
-    )
-    p.add_argument(
-        "--dataset",
-        required=True,
-        metavar="NAME_OR_PATH",
-        help="a dataset name from the config, or the path of a folder-per-class tree root/<label>/*",
-    )
+    add_config_option(p)
+    add_dataset_option(p)
     p.add_argument(
         "--suite",
         default="default",
@@ -43,7 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="OUT",
         help="output folder (variants/, manifest/, errors.parquet)",
     )
-    p.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes (default: 1)")
+    add_jobs_option(p)
     p.add_argument(
         "--limit",
         type=int,
@@ -64,26 +56,33 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help="give up on a source after this long and record it in errors.parquet (default: 300)",
     )
+    p.add_argument(
+        "--add-suite",
+        action="store_true",
+        help="allow OUT to hold a second suite or dataset (refused otherwise: evaluators would "
+        "pool unrelated variants)",
+    )
     p.add_argument("--no-psnr", action="store_true", help="skip the PSNR column (faster)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from degradebench.generators import generate
+    import degradebench as db
 
-    summary = generate(
+    summary = db.generate(
         config=args.config,
         dataset=args.dataset,
         suite=args.suite,
         out=args.out,
-        jobs=args.jobs,
+        jobs=resolve_jobs(args.jobs),
         limit=args.limit,
         folds=parse_folds(args.folds),
         psnr=not args.no_psnr,
         scheduler=args.scheduler,
         source_timeout=args.source_timeout,
         progress=not args.quiet,
+        add_suite=args.add_suite,
     )
     print(f"degradebench generate: {summary.line()}", file=sys.stderr)
     print(f"manifest: {summary.out / 'manifest'}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+import degradebench as db
+
 __all__ = ["add_parser", "run"]
 
 
@@ -12,10 +14,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "report",
         help="draw curves and write report.md / report.html / report.tex from results",
         description=(
-            "Write per-axis degradation curves with bootstrap confidence bands (PNG and SVG), "
-            "heat maps for two-parameter axes (double JPEG QF1 x QF2, crop dy x dx), report.md, "
-            "a self-contained report.html and LaTeX tables (report.tex). Several RESULTS "
-            "folders put their models side by side, with McNemar's paired test per axis."
+            "Write per-axis degradation curves with bootstrap confidence intervals (PNG at "
+            "200 dpi, SVG, PDF), heat maps for two-parameter axes (double JPEG QF1 x QF2, crop "
+            "dy x dx; n per cell, cells under --min-count greyed out), one figure per resize "
+            "method with a series per library, a contact sheet per axis when the manifest is "
+            "reachable, report.md, a self-contained report.html and report.tex (a fragment for a "
+            "one-column article: booktabs, longtable, array, graphicx). Several RESULTS folders "
+            "put their models side by side (one model evaluated on several suites is one model), "
+            "with McNemar's paired test per axis between different models."
         ),
     )
     p.add_argument(
@@ -23,14 +29,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the report")
     p.add_argument("--title", default="degradebench report", help="report title")
+    p.add_argument(
+        "--min-count", type=int, default=10, metavar="N",
+        help="heat-map cells with fewer than N sources are greyed out (default 10)",
+    )  # fmt: skip
     p.set_defaults(func=run)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
-    from degradebench.evaluators import write_report
-
-    files = write_report(args.results, args.out, title=args.title)
+    files = db.write_report(args.results, args.out, title=args.title, min_count=args.min_count)
     print(
         f"report: {files.html} (also {files.markdown.name}, {files.latex.name}, "
         f"{len(files.figures)} figure files in {files.out / 'figures'})"

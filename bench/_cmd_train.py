@@ -19,7 +19,7 @@ __all__ = ["add_parser", "run"]
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from degradebench.evaluators._train_reference import DEFAULTS
+    from degradebench.evaluators._recipe import DEFAULTS
 
     p = subparsers.add_parser(
         "train-reference",

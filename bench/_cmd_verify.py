@@ -25,12 +25,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from degradebench.generators import verify
+    import degradebench as db
 
-    report = verify(args.out)
+    report = db.verify(args.out)
     for msg in report.problems[: args.max_problems]:
         print(f"  {msg}", file=sys.stderr)
     if len(report.problems) > args.max_problems:
         print(f"  ... and {len(report.problems) - args.max_problems} more", file=sys.stderr)
+    for line in report.orphan_lines(20):
+        print(f"  {line}", file=sys.stderr)
     print(report.line())
     return 0 if report.ok else 1

@@ -1,31 +1,29 @@
-"""The ``degradebench`` command. Each subcommand lives in ``bench/_cmd_<name>.py`` and exposes
-``add_parser(subparsers)``; the parser it adds sets ``func`` to a ``run(args) -> int``."""
+"""The ``degradebench`` command: a thin layer over the Python API (``import degradebench as db``).
+
+Each subcommand lives in ``bench/_cmd_<name>.py`` and is registered in ``degradebench.commands``;
+its ``add_parser(subparsers)`` sets ``func`` to a ``run(args) -> int``."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
+import importlib.util
 import sys
 
 from degradebench import __version__
+from degradebench.commands import BUILTIN, COMMANDS
 from degradebench.generators.core.errors import DegradebenchError
 
 __all__ = ["main", "build_parser"]
 
-# Order = order in --help. A module that is missing (work in progress) is skipped.
-_COMMANDS = (
-    "_cmd_generate",
-    "_cmd_verify",
-    "_cmd_agreement",
-    "_cmd_evaluate",
-    "_cmd_report",
-    "_cmd_demo",
-    "_cmd_train",
-    "_cmd_datasets",
-)
+
+def _available(name: str) -> bool:
+    """False for a registered built-in whose module is not in this tree (work in progress)."""
+    target = BUILTIN.get(name)
+    return target is None or importlib.util.find_spec(target.partition(":")[0]) is not None
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every registered command (in name order)."""
     parser = argparse.ArgumentParser(
         prog="degradebench",
         description=(
@@ -40,14 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", help="show full tracebacks for handled errors"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in _COMMANDS:
-        try:
-            mod = importlib.import_module(f"degradebench.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"degradebench.{name}":
-                continue
-            raise
-        mod.add_parser(sub)
+    for name in COMMANDS:
+        if _available(name):
+            COMMANDS.get(name)(sub)
     return parser
 
 
@@ -64,6 +57,7 @@ def _one_line(exc: BaseException) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status (2 for a handled error, with one line)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -2,7 +2,8 @@
 
 Public API (imported lazily so ``import degradebench.evaluators`` stays cheap):
 ``load_model``, ``Model``, ``ModelError``, ``InputConfig``, ``evaluate``, ``EvalResult``,
-``read_results``, ``write_report``, ``compare``, ``METRICS``.
+``read_results``, ``write_report``, ``compare``, ``METRICS``, ``FIGURES``, ``MODEL_FORMATS``,
+``FIT_MODES``. The results-folder contract is :mod:`.results`; metrics are :mod:`.metrics`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ __all__ = [
     "write_report",
     "compare",
     "METRICS",
+    "FIGURES",
+    "MODEL_FORMATS",
+    "FIT_MODES",
 ]
 
 _WHERE = {
@@ -32,14 +36,18 @@ _WHERE = {
     "InputConfig": "._input_config",
     "evaluate": "._evaluate",
     "EvalResult": "._evaluate",
-    "read_results": "._evaluate",
+    "read_results": ".results",
     "write_report": ".report",
     "compare": ".metrics",
     "METRICS": ".metrics",
+    "FIGURES": ".metrics",
+    "MODEL_FORMATS": ".formats",
+    "FIT_MODES": "._fit",
 }
 
 
 def __getattr__(name: str) -> Any:
+    """Import the public names on first use (keeps ``import degradebench.evaluators`` cheap)."""
     if name in _WHERE:
         return getattr(importlib.import_module(_WHERE[name], __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

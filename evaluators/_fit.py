@@ -1,19 +1,30 @@
 """Fit one decoded image (RGB uint8 HxWx3) to a model's input: crop, resize, pad or tile.
 
-Pure functions of (image, config); they run in the loader's worker processes and return uint8
-CHW tiles so only bytes cross the process boundary. Scaling to floats and mean/std happen on the
-model's device (:func:`normalise`).
+Fit modes are registered by name in :data:`FIT_MODES` (``fit(img, cfg) -> list of HxWx3 tiles``).
+They are pure functions of (image, config); they run in the loader's worker processes and return
+uint8 CHW tiles so only bytes cross the process boundary. Resizing runs the generators' recorded
+kernels (:func:`degradebench.generators.ops.resize.resize_image`): "the model was fed by Pillow
+bicubic" is the same code as the resize axis. Scaling to floats and mean/std happen on the
+model's device (:func:`normalise`, also used by the reference model's ``tile_batch``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
+from degradebench.generators.core.registry import Registry
+from degradebench.generators.ops.resize import resize_image
 
-from ._input_config import InputConfig
+if TYPE_CHECKING:
+    from ._input_config import InputConfig
 
-__all__ = ["fit_image", "tile_origins", "normalise"]
+__all__ = ["FIT_MODES", "fit_image", "tile_origins", "normalise"]
 
+FitFn = Callable[[np.ndarray, "InputConfig"], list[np.ndarray]]
+FIT_MODES: Registry[FitFn] = Registry("fit mode")
 _NP_PAD = {"reflect": "reflect", "symmetric": "symmetric", "edge": "edge", "constant": "constant"}
 
 
@@ -30,41 +41,6 @@ def _pad_to(img: np.ndarray, h: int, w: int, mode: str, centred: bool) -> np.nda
     return np.pad(img, pads, mode=_NP_PAD[mode])
 
 
-def _resize(img: np.ndarray, h: int, w: int, backend: str, method: str) -> np.ndarray:
-    if img.shape[0] == h and img.shape[1] == w:
-        return img
-    if backend == "pillow":
-        from PIL import Image
-
-        resample = {
-            "nearest": Image.Resampling.NEAREST,
-            "bilinear": Image.Resampling.BILINEAR,
-            "bicubic": Image.Resampling.BICUBIC,
-            "lanczos": Image.Resampling.LANCZOS,
-            "area": Image.Resampling.BOX,
-        }[method]
-        return np.asarray(Image.fromarray(img).resize((w, h), resample))
-    if backend == "opencv":
-        import cv2
-
-        interp = {
-            "nearest": cv2.INTER_NEAREST,
-            "bilinear": cv2.INTER_LINEAR,
-            "bicubic": cv2.INTER_CUBIC,
-            "lanczos": cv2.INTER_LANCZOS4,
-            "area": cv2.INTER_AREA,
-        }[method]
-        # Resampling is per channel, so RGB order is irrelevant here (no BGR conversion).
-        return cv2.resize(img, (w, h), interpolation=interp)
-    t = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None]
-    if method in ("bilinear", "bicubic"):
-        out = torch.nn.functional.interpolate(t, size=(h, w), mode=method, antialias=True)
-    else:
-        out = torch.nn.functional.interpolate(t.float(), size=(h, w), mode=method)
-        out = out.round().clamp(0, 255).to(torch.uint8)
-    return out[0].permute(1, 2, 0).contiguous().numpy()
-
-
 def tile_origins(height: int, width: int, cfg: InputConfig) -> list[tuple[int, int]]:
     """Top-left corners of the tiles ``fit="tile"`` cuts from an image of this size.
 
@@ -73,36 +49,55 @@ def tile_origins(height: int, width: int, cfg: InputConfig) -> list[tuple[int, i
     first tiles in row-major order, as the reference model was trained.
     """
     th, tw = cfg.input_size
-    stride = cfg.tile_stride
-    sy = stride or th
-    sx = stride or tw
+    sy = cfg.tile_stride or th
+    sx = cfg.tile_stride or tw
     ys = list(range(0, max(height - th, 0) + 1, sy))
     xs = list(range(0, max(width - tw, 0) + 1, sx))
     origins = [(y, x) for y in ys for x in xs]
     return origins[: cfg.max_tiles] if cfg.max_tiles is not None else origins
 
 
+@FIT_MODES.register("center_crop")
+def _fit_center_crop(img: np.ndarray, cfg: InputConfig) -> list[np.ndarray]:
+    """Centre crop; a smaller image is padded with ``pad_mode`` first (centred)."""
+    h, w = cfg.input_size
+    img = _pad_to(img, h, w, cfg.pad_mode, centred=True)
+    y0 = (img.shape[0] - h) // 2
+    x0 = (img.shape[1] - w) // 2
+    return [img[y0 : y0 + h, x0 : x0 + w]]
+
+
+@FIT_MODES.register("resize")
+def _fit_resize(img: np.ndarray, cfg: InputConfig) -> list[np.ndarray]:
+    """Resample to exactly the input size with the resize axis's kernel of that library."""
+    h, w = cfg.input_size
+    if img.shape[:2] == (h, w):
+        return [img]
+    out = resize_image(img, (h, w), backend=cfg.resize_backend, method=cfg.resize_method,
+                       antialias=cfg.resize_antialias)  # fmt: skip
+    return [out]
+
+
+@FIT_MODES.register("pad")
+def _fit_pad(img: np.ndarray, cfg: InputConfig) -> list[np.ndarray]:
+    """Anchor top-left; pad bottom/right, crop bottom/right (keeps the JPEG grid and CFA phase)."""
+    h, w = cfg.input_size
+    return [_pad_to(img, h, w, cfg.pad_mode, centred=False)[:h, :w]]
+
+
+@FIT_MODES.register("tile")
+def _fit_tile(img: np.ndarray, cfg: InputConfig) -> list[np.ndarray]:
+    """Patches of the input size from the top-left corner (see :func:`tile_origins`)."""
+    h, w = cfg.input_size
+    img = _pad_to(img, h, w, cfg.pad_mode, centred=False)
+    return [img[y : y + h, x : x + w] for y, x in tile_origins(img.shape[0], img.shape[1], cfg)]
+
+
 def fit_image(img: np.ndarray, cfg: InputConfig) -> np.ndarray:
     """Return uint8 tiles ``[T, 3, H, W]`` (T = 1 unless ``fit == "tile"``) in channel order."""
     if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
         raise ValueError(f"expected an RGB uint8 HxWx3 image, got {img.dtype} {img.shape}")
-    h, w = cfg.input_size
-    if cfg.fit == "resize":
-        tiles = [_resize(img, h, w, cfg.resize_backend, cfg.resize_method)]
-    elif cfg.fit == "center_crop":
-        img = _pad_to(img, h, w, cfg.pad_mode, centred=True)
-        y0 = (img.shape[0] - h) // 2
-        x0 = (img.shape[1] - w) // 2
-        tiles = [img[y0 : y0 + h, x0 : x0 + w]]
-    elif cfg.fit == "pad":
-        tiles = [_pad_to(img, h, w, cfg.pad_mode, centred=False)[:h, :w]]
-    elif cfg.fit == "tile":
-        img = _pad_to(img, h, w, cfg.pad_mode, centred=False)
-        tiles = [
-            img[y : y + h, x : x + w] for y, x in tile_origins(img.shape[0], img.shape[1], cfg)
-        ]
-    else:  # InputConfig validates fit; this guards a config built by hand
-        raise ValueError(f"fit: must be one of center_crop, resize, pad, tile, got {cfg.fit!r}")
+    tiles = FIT_MODES.get(cfg.fit)(img, cfg)
     out = np.stack(tiles).transpose(0, 3, 1, 2)
     if cfg.channel_order == "BGR":
         out = out[:, ::-1]
@@ -110,12 +105,12 @@ def fit_image(img: np.ndarray, cfg: InputConfig) -> np.ndarray:
 
 
 def normalise(batch: torch.Tensor, cfg: InputConfig, dtype: torch.dtype = torch.float32):
-    """uint8 ``[N, 3, H, W]`` -> float tensor scaled to ``value_range`` with mean/std applied."""
-    x = batch.to(dtype) * (cfg.value_range / 255.0)
-    mean = torch.tensor(cfg.mean, dtype=dtype, device=x.device).view(1, 3, 1, 1)
-    std = torch.tensor(cfg.std, dtype=dtype, device=x.device).view(1, 3, 1, 1)
+    """uint8 ``[N, 3, H, W]`` -> floats in ``value_range`` units (x / 255 for 1.0, raw 0..255 for
+    255.0), then ``(x - mean) / std`` in those units. The one normalisation of the project."""
+    # A division, as the reference model was trained: x / 255.0 exactly for value_range 1.0.
+    x = batch.to(dtype) / (255.0 / cfg.value_range)
     if any(cfg.mean):
-        x = x - mean
+        x = x - torch.tensor(cfg.mean, dtype=dtype, device=x.device).view(1, 3, 1, 1)
     if any(s != 1.0 for s in cfg.std):
-        x = x / std
+        x = x / torch.tensor(cfg.std, dtype=dtype, device=x.device).view(1, 3, 1, 1)
     return x

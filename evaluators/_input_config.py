@@ -4,14 +4,16 @@ Every model plug-in declares one (a bare module gets :data:`DEFAULT_INPUT_CONFIG
 override any field from a YAML file or ``--set key=value``. Fields:
 
 - ``input_size`` [H, W]: the tensor size per image (or per tile).
-- ``fit``: ``center_crop`` (centre crop; an image smaller than the size is padded with
-  ``pad_mode`` first), ``resize`` (resample to exactly the size with ``resize_backend`` /
-  ``resize_method``, aspect ratio not kept), ``pad`` (anchor at the top-left corner, pad the
-  bottom/right with ``pad_mode``, crop the bottom/right when larger: keeps the file's JPEG grid
-  and CFA phase where they are), ``tile`` (cut into patches of the size from the top-left
-  corner every ``tile_stride`` pixels, the first ``max_tiles`` in row-major order, and average
-  over the patches as ``tile_average`` says: ``scores`` (the model's outputs, e.g. logits, then
-  softmax) or ``probabilities`` (softmax per patch, then the mean)).
+- ``fit`` (a name in ``_fit.FIT_MODES``): ``center_crop`` (centre crop; an image smaller than
+  the size is padded with ``pad_mode`` first), ``resize`` (resample to exactly the size with
+  ``resize_backend`` / ``resize_method`` / ``resize_antialias`` through the resize axis's own
+  kernels, aspect ratio not kept; ``resize_antialias`` null = the library's default, as on the
+  resize axis), ``pad`` (anchor at the top-left corner, pad the bottom/right with ``pad_mode``,
+  crop the bottom/right when larger: keeps the file's JPEG grid and CFA phase where they are),
+  ``tile`` (cut into patches of the size from the top-left corner every ``tile_stride`` pixels,
+  the first ``max_tiles`` in row-major order, and average over the patches as ``tile_average``
+  says: ``scores`` (the model's outputs, e.g. logits, then softmax) or ``probabilities``
+  (softmax per patch, then the mean)).
 - ``channel_order`` RGB | BGR; ``value_range`` 1.0 (pixels / 255) or 255.0 (raw 0..255 floats);
   ``mean`` / ``std`` are then applied in those units.
 - ``output``: ``logits`` (softmax is applied) or ``probabilities`` (used as they are).
@@ -29,20 +31,27 @@ from typing import Any
 
 from degradebench.generators.core.errors import ConfigError
 from degradebench.generators.core.records import from_mapping, spec, to_plain
+from degradebench.generators.core.yamlsafe import load_yaml
+from degradebench.generators.ops.resize import BACKENDS as RESIZE_BACKENDS
+from degradebench.generators.ops.resize import METHODS as RESIZE_METHODS
+from degradebench.generators.ops.resize import combo_problem
+
+from ._fit import FIT_MODES as _FIT_REGISTRY
 
 __all__ = [
     "InputConfig",
     "DEFAULT_INPUT_CONFIG",
-    "FIT_MODES",
+    "FIT_MODE_NAMES",
     "RESIZE_METHODS",
+    "RESIZE_BACKENDS",
     "resolve_input_config",
     "parse_set_options",
     "load_input_config_file",
 ]
 
-FIT_MODES = ("center_crop", "resize", "pad", "tile")
-RESIZE_BACKENDS = ("pillow", "opencv", "torch")
-RESIZE_METHODS = ("nearest", "bilinear", "bicubic", "lanczos", "area")
+# The fit modes registered in _fit when this module is imported (register a mode of your own in
+# _fit.FIT_MODES before importing this module).
+FIT_MODE_NAMES = tuple(_FIT_REGISTRY.names())
 PAD_MODES = ("reflect", "symmetric", "edge", "constant")
 
 
@@ -51,7 +60,7 @@ class InputConfig:
     """The input-config schema shared by every model (see the module docstring)."""
 
     input_size: tuple[int, int] = field(default=(256, 256), metadata=spec(lo=1, hi=65536))
-    fit: str = field(default="center_crop", metadata=spec(choices=FIT_MODES))
+    fit: str = field(default="center_crop", metadata=spec(choices=FIT_MODE_NAMES))
     tile_stride: int | None = field(default=None, metadata=spec(lo=1, hi=65536))
     max_tiles: int | None = field(default=None, metadata=spec(lo=1, hi=1_000_000))
     channel_order: str = field(default="RGB", metadata=spec(choices=("RGB", "BGR")))
@@ -62,6 +71,7 @@ class InputConfig:
     classes: tuple[str, ...] | None = None
     resize_backend: str = field(default="pillow", metadata=spec(choices=RESIZE_BACKENDS))
     resize_method: str = field(default="bilinear", metadata=spec(choices=RESIZE_METHODS))
+    resize_antialias: bool | None = None
     pad_mode: str = field(default="reflect", metadata=spec(choices=PAD_MODES))
     tile_average: str = field(default="scores", metadata=spec(choices=("scores", "probabilities")))
 
@@ -72,10 +82,14 @@ class InputConfig:
         if self.resize_backend == "torch" and self.resize_method == "lanczos":
             msg = "resize_method: 'lanczos' is not available with resize_backend 'torch'; "
             raise ConfigError(msg + "use pillow or opencv, or bilinear/bicubic/area/nearest")
+        problem = combo_problem(self.resize_backend, self.resize_method, self.resize_antialias, None)
+        if problem is not None:
+            raise ConfigError(f"resize_{problem[0]}: {problem[1]}")
         if self.classes is not None and len(set(self.classes)) != len(self.classes):
             raise ConfigError(f"classes: names must be unique, got {list(self.classes)}")
 
     def to_dict(self) -> dict[str, Any]:
+        """The config as plain JSON-able values."""
         return to_plain(self)
 
 
@@ -94,8 +108,6 @@ def _normalise_classes(d: dict) -> dict:
 
 def load_input_config_file(path: str | Path) -> dict[str, Any]:
     """Read a YAML/JSON mapping of input-config fields (partial is fine)."""
-    from degradebench.generators.core.yamlsafe import load_yaml
-
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -113,8 +125,6 @@ def load_input_config_file(path: str | Path) -> dict[str, Any]:
 
 def parse_set_options(items: list[str] | None) -> dict[str, Any]:
     """``["fit=tile", "input_size=[64, 64]"]`` -> dict; values are parsed as YAML scalars/lists."""
-    from degradebench.generators.core.yamlsafe import load_yaml
-
     out: dict[str, Any] = {}
     for item in items or []:
         key, sep, raw = item.partition("=")

@@ -9,39 +9,44 @@ apart so one bad file never stops a batch.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from degradebench.generators.ops.jpeg import decode_pillow
 
 from ._fit import fit_image
 from ._input_config import InputConfig
 
-__all__ = ["VariantDataset", "Batch", "collate", "make_loader", "default_workers"]
+__all__ = [
+    "VariantDataset", "Batch", "collate", "make_loader", "default_workers", "decode_rgb",
+]  # fmt: skip
 
 
 @dataclass
 class Batch:
+    """Fitted tiles of the images that decoded, and the errors of those that did not."""
+
     index: torch.Tensor  # [N] row positions of the images that decoded
     tiles: torch.Tensor  # [T, 3, H, W] uint8, T >= N
     counts: torch.Tensor  # [N] tiles per image
     errors: list[tuple[int, str, str]]  # (row position, stage, message)
 
     def pin_memory(self) -> Batch:
+        """Pin the tiles (the DataLoader calls it when ``pin_memory`` is on)."""
         self.tiles = self.tiles.pin_memory()
         return self
 
 
-def _decode(data: bytes) -> np.ndarray:
-    with Image.open(io.BytesIO(data)) as im:
-        im.load()  # raises on truncation instead of filling grey
-        if im.mode != "RGB":
-            im = im.convert("RGB")
-        return np.asarray(im)
+def decode_rgb(data: bytes) -> np.ndarray:
+    """A variant file's bytes -> RGB uint8 HxWx3, through the generators' one decoder
+    (grey images get their one channel three times, as Pillow's RGB conversion does)."""
+    img = decode_pillow(data)  # raises on truncation instead of filling grey
+    if img.ndim == 2:
+        img = np.repeat(img[:, :, None], 3, axis=2)
+    return img
 
 
 class VariantDataset(torch.utils.data.Dataset):
@@ -77,7 +82,7 @@ class VariantDataset(torch.utils.data.Dataset):
                 msg = f"{path}: sha256 {got[:12]}... differs from the manifest's {want[:12]}..."
                 return {"index": i, "tiles": None, "error": ("verify", msg)}
         try:
-            img = _decode(data)
+            img = decode_rgb(data)
         except Exception as exc:  # any decoder failure is this file's problem, not the run's
             return {"index": i, "tiles": None, "error": ("decode", f"{path}: {exc}")}
         tiles = fit_image(img, self.cfg)
@@ -85,6 +90,7 @@ class VariantDataset(torch.utils.data.Dataset):
 
 
 def collate(items: list[dict]) -> Batch:
+    """Items -> one :class:`Batch`; failed items become errors, never stop the batch."""
     ok = [it for it in items if it["tiles"] is not None]
     errors = [(it["index"], *it["error"]) for it in items if it["tiles"] is None]
     if ok:
@@ -112,6 +118,7 @@ WORKER_TIMEOUT_S = 600
 def make_loader(
     dataset: VariantDataset, *, batch_size: int, workers: int, pin_memory: bool
 ) -> torch.utils.data.DataLoader:
+    """An ordered DataLoader over ``dataset`` with :func:`collate`."""
     kwargs: dict = {}
     if workers > 0:
         # No worker_init_fn: torch's worker loop sets one thread per worker, and a forked worker

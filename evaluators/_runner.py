@@ -164,6 +164,46 @@ def _to_probs(scores: torch.Tensor, output: str) -> torch.Tensor:
     return torch.softmax(scores, dim=1) if output == "logits" else scores
 
 
+def _image_probs(out: torch.Tensor, counts: torch.Tensor, cfg) -> torch.Tensor:
+    """Per-tile scores -> per-image probabilities (tiles averaged as ``tile_average`` says)."""
+    n = len(counts)
+    if cfg.fit != "tile" or int(counts.max()) <= 1:
+        return _to_probs(out, cfg.output)
+    owner = torch.repeat_interleave(torch.arange(n, device=out.device), counts)
+    by_prob = cfg.tile_average == "probabilities"
+    vals = _to_probs(out, cfg.output) if by_prob else out
+    summed = torch.zeros((n, out.shape[1]), device=out.device).index_add_(0, owner, vals)
+    mean = summed / counts[:, None].float()
+    return mean if by_prob else _to_probs(mean, cfg.output)
+
+
+def _score(batch, model: Model, forward: _Forward, dev, n_classes: int, ids: list[str],
+           channels_last: bool) -> torch.Tensor:  # fmt: skip
+    """One loader batch -> per-image probabilities, every failure named with the batch's ids."""
+    cfg = model.input_config
+    n = len(batch.index)
+    x = normalise(batch.tiles.to(dev, non_blocking=True), cfg)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    try:
+        out = forward(x)
+    except ModelError as exc:
+        if "variant ids" in str(exc):
+            raise
+        # e.g. out of memory at one image: say which images
+        raise ModelError(f"{exc} (a batch of {n} images, variant ids: {_ids(ids)})") from exc
+    except Exception as exc:
+        msg = (
+            f"model {model.name!r} raised {type(exc).__name__}: {exc} on a batch of "
+            f"{n} images (variant ids: {_ids(ids)}); expected input "
+            f"[{len(x)}, 3, {cfg.input_size[0]}, {cfg.input_size[1]}] float "
+            f"-> scores [{len(x)}, {n_classes}]"
+        )
+        raise ModelError(msg) from exc
+    _check_output(out, len(x), n_classes, model, ids)
+    return _image_probs(out, batch.counts.to(out.device), cfg)
+
+
 def run_model(
     model: Model,
     manifest: pd.DataFrame,
@@ -188,81 +228,32 @@ def run_model(
     if channels_last and model.module is not None:
         # NHWC convolutions: about 1.6x faster on CPU; scores differ from NCHW by float rounding.
         model.module.to(memory_format=torch.channels_last)
-    cfg = model.input_config
     if workers is None:
         workers = default_workers()
     sha = manifest["sha256"].tolist() if check_hash and "sha256" in manifest else None
-    ds = VariantDataset(root, manifest["path"].tolist(), sha, cfg)
+    ds = VariantDataset(root, manifest["path"].tolist(), sha, model.input_config)
     loader = make_loader(ds, batch_size=batch_size, workers=workers, pin_memory=dev.type == "cuda")
     forward = _Forward(model, amp, dev)
     variant_ids = manifest["variant_id"].astype(str).tolist()
-
+    paths = manifest["path"].tolist()
     rows: list[np.ndarray] = []
     probs: list[np.ndarray] = []
     tiles_per: list[np.ndarray] = []
     errors: list[dict] = []
-    bar = tqdm(
-        total=len(ds),
-        unit="img",
-        desc=f"evaluate {model.name}",
-        disable=not progress,
-        file=sys.stderr,
-        dynamic_ncols=True,
-    )
+    bar = tqdm(total=len(ds), unit="img", desc=f"evaluate {model.name}", disable=not progress,
+               file=sys.stderr, dynamic_ncols=True)  # fmt: skip
     t0 = time.perf_counter()
-    done = 0
     try:
         for batch in _batches(loader, workers):
-            for pos, stage, message in batch.errors:
-                errors.append(
-                    {
-                        "variant_id": variant_ids[pos],
-                        "path": manifest["path"].iloc[pos],
-                        "stage": stage,
-                        "message": message,
-                    }
-                )
-            n = len(batch.index)
-            if n:
+            errors += [{"variant_id": variant_ids[pos], "path": paths[pos], "stage": stage,
+                        "message": message} for pos, stage, message in batch.errors]  # fmt: skip
+            if len(batch.index):
                 ids = [variant_ids[i] for i in batch.index.tolist()]
-                x = normalise(batch.tiles.to(dev, non_blocking=True), cfg)
-                if channels_last:
-                    x = x.contiguous(memory_format=torch.channels_last)
-                try:
-                    out = forward(x)
-                except ModelError as exc:
-                    if "variant ids" in str(exc):
-                        raise
-                    # e.g. out of memory at one image: say which images
-                    msg = f"{exc} (a batch of {n} images, variant ids: {_ids(ids)})"
-                    raise ModelError(msg) from exc
-                except Exception as exc:
-                    msg = (
-                        f"model {model.name!r} raised {type(exc).__name__}: {exc} on a batch of "
-                        f"{n} images (variant ids: {_ids(ids)}); expected input "
-                        f"[{len(x)}, 3, {cfg.input_size[0]}, {cfg.input_size[1]}] float "
-                        f"-> scores [{len(x)}, {n_classes}]"
-                    )
-                    raise ModelError(msg) from exc
-                _check_output(out, len(x), n_classes, model, ids)
-                counts = batch.counts.to(out.device)
-                if cfg.fit == "tile" and int(counts.max()) > 1:
-                    owner = torch.repeat_interleave(torch.arange(n, device=out.device), counts)
-                    vals = (
-                        _to_probs(out, cfg.output) if cfg.tile_average == "probabilities" else out
-                    )
-                    summed = torch.zeros((n, out.shape[1]), device=out.device).index_add_(
-                        0, owner, vals
-                    )
-                    mean = summed / counts[:, None].float()
-                    p = mean if cfg.tile_average == "probabilities" else _to_probs(mean, cfg.output)
-                else:
-                    p = _to_probs(out, cfg.output)
+                p = _score(batch, model, forward, dev, n_classes, ids, channels_last)
                 rows.append(batch.index.numpy())
                 probs.append(p.cpu().numpy().astype(np.float32))
                 tiles_per.append(batch.counts.numpy())
-            done += n + len(batch.errors)
-            bar.update(n + len(batch.errors))
+            bar.update(len(batch.index) + len(batch.errors))
     finally:
         bar.close()
     seconds = time.perf_counter() - t0

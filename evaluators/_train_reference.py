@@ -17,25 +17,26 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+import torch
 from degradebench.generators.core.errors import ConfigError
+from degradebench.generators.core.provenance import library_version
+from degradebench.generators.datasets import list_folder, list_table
+from torch import nn
+from tqdm.auto import tqdm
 
-__all__ = ["train_reference", "load_split", "WEIGHTS_NAME", "TRAINING_NAME", "DEFAULTS"]
+from ._fit import normalise
+from ._input_config import resolve_input_config
+from ._loader import decode_rgb  # the one decoder (generators.ops.jpeg.decode_pillow)
+from ._recipe import DEFAULTS, MEAN, RECIPE_FILE, STD, load_recipe
+from .reference import CONFIG_NAME, ConstrainedConv2d, build_reference_model
+
+__all__ = [
+    "train_reference", "load_split", "load_recipe", "WEIGHTS_NAME", "TRAINING_NAME",
+    "RECIPE_FILE", "DEFAULTS", "MEAN", "STD",
+]  # fmt: skip
 
 WEIGHTS_NAME = "reference_weights.pt"
 TRAINING_NAME = "reference_training.json"
-# The recipe of the shipped weights (``degradebench train-reference`` uses these).
-DEFAULTS = {
-    "epochs": 6,
-    "patch": 64,
-    "align": 16,
-    "patches_per_image": 24,
-    "batch_size": 64,
-    "lr": 2e-3,
-    "weight_decay": 1e-4,
-    "folds": 5,
-}
-MEAN = [0.5, 0.5, 0.5]
-STD = [0.25, 0.25, 0.25]
 
 
 def load_split(dataset_root: Path, folds: Sequence[int], k: int = 5) -> tuple[list, list[str]]:
@@ -44,9 +45,6 @@ def load_split(dataset_root: Path, folds: Sequence[int], k: int = 5) -> tuple[li
     Reads ``list.csv`` (``path,label,group``) when the dataset has one, else the folder-per-class
     tree; folds come from ``assign_folds`` (grouped by scene, stratified by label).
     """
-    from degradebench.generators._sources import list_folder, list_table
-    from PIL import Image
-
     root = Path(dataset_root).expanduser()
     table = root / "list.csv"
     refs = list_table(table, k=k) if table.is_file() else list_folder(root, k=k)
@@ -54,16 +52,13 @@ def load_split(dataset_root: Path, folds: Sequence[int], k: int = 5) -> tuple[li
     items = []
     for r in refs:
         if r.fold in folds:
-            with Image.open(r.path) as im:
-                items.append((np.array(im.convert("RGB")), r.label, r.key))
+            items.append((np.array(decode_rgb(Path(r.path).read_bytes())), r.label, r.key))
     return items, classes
 
 
 @contextmanager
 def _deterministic_torch(threads: int):
     """Seeded, deterministic kernels and a fixed thread count, restored afterwards."""
-    import torch
-
     old_threads = torch.get_num_threads()
     old_det = torch.are_deterministic_algorithms_enabled()
     try:
@@ -97,39 +92,7 @@ def _dataset_digest(items: list) -> str:
     return h.hexdigest()
 
 
-def train_reference(
-    dataset_root: Path,
-    out_dir: Path,
-    *,
-    epochs: int = DEFAULTS["epochs"],
-    seed: int = 0,
-    folds_train: Sequence[int] = (1, 2, 3, 4),
-    patch: int = DEFAULTS["patch"],
-    threads: int | None = None,
-    progress: bool = True,
-    patches_per_image: int = DEFAULTS["patches_per_image"],
-    batch_size: int = DEFAULTS["batch_size"],
-    lr: float = DEFAULTS["lr"],
-) -> Path:
-    """Train on clean, grid-aligned patches of ``folds_train``; write weights and input config.
-
-    ``threads`` (default 1) is the number of torch threads: the float reductions, and so the
-    weights, depend on it, so the default is fixed rather than "all cores".
-
-    Writes ``out_dir/reference_weights.pt`` (a state dict), ``out_dir/reference_config.json``
-    (the input config ``load_reference`` reads) and ``out_dir/reference_training.json`` (the
-    recipe, dataset digest, timing and library versions). Returns the weights path.
-
-    Raises:
-        ConfigError: a bad argument, or a dataset with fewer than 2 classes or too-small images.
-    """
-    # torch is imported here, not at module level: the CLI reads DEFAULTS on every start.
-    import torch
-    from torch import nn
-    from tqdm.auto import tqdm
-
-    from .reference import CONFIG_NAME, ConstrainedConv2d, build_reference_model
-
+def _check_args(epochs, patch, threads, patches_per_image, batch_size, folds_train) -> int:
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ConfigError(f"epochs: must be an integer >= 1, got {epochs!r}")
     if patch < 16 or patch % 16:
@@ -145,6 +108,10 @@ def train_reference(
         raise ConfigError(
             f"folds_train: must be folds 0..{DEFAULTS['folds'] - 1}, got {folds_train!r}"
         )
+    return threads
+
+
+def _training_items(dataset_root: Path, folds_train: Sequence[int], patch: int):
     items, classes = load_split(dataset_root, tuple(folds_train), DEFAULTS["folds"])
     if len(classes) < 2:
         raise ConfigError(f"{dataset_root}: needs at least 2 classes, found {classes}")
@@ -153,96 +120,120 @@ def train_reference(
     small = [key for img, _, key in items if min(img.shape[:2]) < patch]
     if small:
         raise ConfigError(f"{small[0]}: image smaller than the {patch}px patch")
-    out_dir = Path(out_dir).expanduser()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    return items, classes
 
+
+def _input_config(patch: int, classes: list[str]) -> dict:
+    """The reference model's input config (what ``load_reference`` reads beside the weights)."""
+    return {"input_size": [patch, patch], "fit": "tile", "tile_stride": None, "max_tiles": None,
+            "channel_order": "RGB", "value_range": 1.0, "mean": MEAN, "std": STD,
+            "output": "logits", "classes": classes}  # fmt: skip
+
+
+def _fit(items, classes, *, seed, epochs, patch, patches_per_image, batch_size, lr, progress):
+    """The training loop (inside :func:`_deterministic_torch`): state dict, last-epoch counts."""
+    cfg = resolve_input_config(_input_config(patch, classes))
     images = [torch.from_numpy(img).permute(2, 0, 1).contiguous() for img, _, _ in items]
     shapes = [img.shape[:2] for img, _, _ in items]
     labels = torch.tensor([classes.index(lab) for _, lab, _ in items])
-    mean = torch.tensor(MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(STD).view(1, 3, 1, 1)
-    align = DEFAULTS["align"]
-    steps_per_epoch = math.ceil(len(items) * patches_per_image / batch_size)
-    total_steps = epochs * steps_per_epoch
+    total_steps = epochs * math.ceil(len(items) * patches_per_image / batch_size)
+    torch.manual_seed(seed)
+    model = build_reference_model(len(classes))
+    rng = np.random.default_rng([seed, 0x7EF])
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=DEFAULTS["weight_decay"])
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=lr, total_steps=total_steps, pct_start=DEFAULTS["pct_start"]
+    )
+    loss_fn = nn.CrossEntropyLoss()
+    constrained = [m for m in model.modules() if isinstance(m, ConstrainedConv2d)]
+    model.train()
+    bar = tqdm(total=total_steps, desc="train-reference", unit="batch", disable=not progress)
+    with bar:
+        for epoch in range(epochs):
+            rows = _epoch_patches(rng, shapes, patch, DEFAULTS["align"], patches_per_image)
+            seen = correct = 0
+            loss_sum = 0.0
+            for b in range(0, len(rows), batch_size):
+                chunk = rows[b : b + batch_size]
+                x = normalise(torch.stack(
+                    [images[i][:, y : y + patch, x0 : x0 + patch] for i, y, x0 in chunk]
+                ), cfg)  # fmt: skip
+                y_true = labels[chunk[:, 0]]
+                logits = model(x)
+                loss = loss_fn(logits, y_true)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                for m in constrained:
+                    m.project()
+                seen += len(chunk)
+                correct += int((logits.argmax(1) == y_true).sum())
+                loss_sum += float(loss.detach()) * len(chunk)
+                bar.update(1)
+                bar.set_postfix(
+                    epoch=epoch + 1, loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}"
+                )
+    model.eval()
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}, correct, seen
 
+
+def train_reference(
+    dataset_root: Path,
+    out_dir: Path,
+    *,
+    epochs: int = DEFAULTS["epochs"],
+    seed: int = 0,
+    folds_train: Sequence[int] = tuple(DEFAULTS["folds_train"]),
+    patch: int = DEFAULTS["patch"],
+    threads: int | None = None,
+    progress: bool = True,
+    patches_per_image: int = DEFAULTS["patches_per_image"],
+    batch_size: int = DEFAULTS["batch_size"],
+    lr: float = DEFAULTS["lr"],
+) -> Path:
+    """Train on clean, grid-aligned patches of ``folds_train``; write weights and input config.
+
+    ``threads`` (default 1) is the number of torch threads: the float reductions, and so the
+    weights, depend on it, so the default is fixed rather than "all cores". The recipe's other
+    constants come from ``reference_recipe.json`` (:data:`DEFAULTS`).
+
+    Writes ``out_dir/reference_weights.pt`` (a state dict), ``out_dir/reference_config.json``
+    (the input config ``load_reference`` reads) and ``out_dir/reference_training.json`` (the
+    recipe, dataset digest, timing and library versions). Returns the weights path.
+
+    Raises:
+        ConfigError: a bad argument, or a dataset with fewer than 2 classes or too-small images.
+    """
+    threads = _check_args(epochs, patch, threads, patches_per_image, batch_size, folds_train)
+    items, classes = _training_items(dataset_root, folds_train, patch)
+    out_dir = Path(out_dir).expanduser()
+    out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     with _deterministic_torch(threads):
-        torch.manual_seed(seed)
-        model = build_reference_model(len(classes))
-        rng = np.random.default_rng([seed, 0x7EF])
-        opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=DEFAULTS["weight_decay"])
-        sched = torch.optim.lr_scheduler.OneCycleLR(
-            opt, max_lr=lr, total_steps=total_steps, pct_start=0.15
-        )
-        loss_fn = nn.CrossEntropyLoss()
-        constrained = [m for m in model.modules() if isinstance(m, ConstrainedConv2d)]
-        model.train()
-        bar = tqdm(total=total_steps, desc="train-reference", unit="batch", disable=not progress)
-        with bar:
-            for epoch in range(epochs):
-                rows = _epoch_patches(rng, shapes, patch, align, patches_per_image)
-                seen = correct = 0
-                loss_sum = 0.0
-                for b in range(0, len(rows), batch_size):
-                    chunk = rows[b : b + batch_size]
-                    x = torch.stack(
-                        [images[i][:, y : y + patch, x0 : x0 + patch] for i, y, x0 in chunk]
-                    ).float()
-                    x = (x / 255.0 - mean) / std
-                    y_true = labels[chunk[:, 0]]
-                    logits = model(x)
-                    loss = loss_fn(logits, y_true)
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-                    sched.step()
-                    for m in constrained:
-                        m.project()
-                    seen += len(chunk)
-                    correct += int((logits.argmax(1) == y_true).sum())
-                    loss_sum += float(loss.detach()) * len(chunk)
-                    bar.update(1)
-                    bar.set_postfix(
-                        epoch=epoch + 1, loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}"
-                    )
-        model.eval()
-        state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        state, correct, seen = _fit(
+            items, classes, seed=seed, epochs=epochs, patch=patch,
+            patches_per_image=patches_per_image, batch_size=batch_size, lr=lr, progress=progress,
+        )  # fmt: skip
         used_threads = torch.get_num_threads()
     seconds = time.perf_counter() - start
 
     weights = out_dir / WEIGHTS_NAME
     torch.save(state, weights)
-    config = {
-        "input_size": [patch, patch],
-        "fit": "tile",
-        "tile_stride": None,
-        "max_tiles": None,
-        "channel_order": "RGB",
-        "value_range": 1.0,
-        "mean": MEAN,
-        "std": STD,
-        "output": "logits",
-        "classes": classes,
-    }
+    config = _input_config(patch, classes)
     (out_dir / CONFIG_NAME).write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
     record = {
         "recipe": {
-            **DEFAULTS,
-            "epochs": epochs,
-            "seed": seed,
-            "folds_train": list(folds_train),
-            "patch": patch,
-            "patches_per_image": patches_per_image,
-            "batch_size": batch_size,
-            "lr": lr,
-            "threads": used_threads,
+            **DEFAULTS, "epochs": epochs, "seed": seed, "folds_train": list(folds_train),
+            "patch": patch, "patches_per_image": patches_per_image, "batch_size": batch_size,
+            "lr": lr, "threads": used_threads,
         },
         "train_images": len(items),
         "train_patch_accuracy_last_epoch": round(correct / max(seen, 1), 4),
         "dataset_digest": _dataset_digest(items),
         "weights_sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
         "seconds": round(seconds, 1),
-        "versions": {"torch": torch.__version__, "numpy": np.__version__},
-    }
+        "versions": {"torch": library_version("torch"), "numpy": library_version("numpy")},
+    }  # fmt: skip
     (out_dir / TRAINING_NAME).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     return weights

@@ -19,7 +19,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from degradebench.generators.core.errors import ConfigError
 from torch import nn
+
+from ._fit import normalise, tile_origins
+from ._input_config import resolve_input_config
 
 __all__ = [
     "ConstrainedConv2d",
@@ -69,6 +73,7 @@ class ConstrainedConv2d(nn.Conv2d):
 
     @torch.no_grad()
     def project(self) -> None:
+        """Restore the constraint (centre -1, the other weights summing to 1) in place."""
         w = self.weight
         c = self.kernel_size[0] // 2
         w[:, :, c, c] = 0
@@ -111,6 +116,7 @@ class CameraModelNet(nn.Module):
         self.classifier = nn.Linear(w * 4, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``[N, classes]`` for normalised patches ``[N, 3, H, W]``."""
         x = self.features(self.constrained(x))
         return self.classifier(torch.flatten(self.pool(x), 1))
 
@@ -123,8 +129,6 @@ def build_reference_model(num_classes: int) -> nn.Module:
 
 
 def _read_config(path: Path) -> dict:
-    from degradebench.generators.core.errors import ConfigError
-
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -144,8 +148,6 @@ def load_reference(weights: Path | None = None) -> tuple[nn.Module, dict]:
         weights: a state dict written by ``train_reference`` (its ``reference_config.json`` lies
             beside it); default: the weights shipped with degradebench.
     """
-    from degradebench.generators.core.errors import ConfigError
-
     weights = DEFAULT_WEIGHTS if weights is None else Path(weights).expanduser()
     config_path = DEFAULT_CONFIG if weights == DEFAULT_WEIGHTS else weights.with_name(CONFIG_NAME)
     config = _read_config(config_path)
@@ -173,23 +175,16 @@ def tile_batch(image: np.ndarray, config: dict) -> torch.Tensor:
     """Cut an HxWx3 uint8 RGB image into the model's normalised input tiles (``fit: tile``).
 
     Tiles start at the top-left corner and step by ``tile_stride``; a remainder narrower than a
-    tile is dropped; ``max_tiles`` keeps the first tiles in row-major order.
+    tile is dropped; ``max_tiles`` keeps the first tiles in row-major order. Scaling and
+    mean/std are the evaluators' :func:`~degradebench.evaluators._fit.normalise` (one function).
     """
-    ph, pw = config["input_size"]
-    stride = config["tile_stride"] or ph
+    cfg = resolve_input_config(config)
+    ph, pw = cfg.input_size
     h, w = image.shape[:2]
     if h < ph or w < pw:
         raise ValueError(f"image {h}x{w} is smaller than the model's {ph}x{pw} input")
-    ys = range(0, h - ph + 1, stride)
-    xs = range(0, w - pw + 1, stride)
-    tiles = [image[y : y + ph, x : x + pw] for y in ys for x in xs]
-    if config["max_tiles"]:
-        tiles = tiles[: config["max_tiles"]]
-    batch = torch.from_numpy(np.stack(tiles)).permute(0, 3, 1, 2).float()
-    batch = batch / (255.0 * config["value_range"])
-    mean = torch.tensor(config["mean"]).view(1, 3, 1, 1)
-    std = torch.tensor(config["std"]).view(1, 3, 1, 1)
-    return (batch - mean) / std
+    tiles = [image[y : y + ph, x : x + pw] for y, x in tile_origins(h, w, cfg)]
+    return normalise(torch.from_numpy(np.stack(tiles)).permute(0, 3, 1, 2), cfg)
 
 
 @torch.no_grad()

@@ -12,11 +12,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .axes import AXES
 from .core.errors import ConfigError
 from .core.messages import short_repr, suggest
-from .core.records import check_int, from_mapping, spec, to_plain
+from .core.records import check_int, from_mapping, to_plain
 from .core.yamlsafe import load_yaml
-from .axes import AXES
+from .datasets import DATASET_KINDS, DatasetSpec
+from .presets import parse_presets
 
 __all__ = [
     "Config",
@@ -27,44 +29,6 @@ __all__ = [
     "default_config_path",
     "DATASET_KINDS",
 ]
-
-DATASET_KINDS = ("folder", "list", "samples", "virtual-cameras")
-
-
-@dataclass(frozen=True)
-class FolderDataset:
-    root: str
-    description: str = ""
-    folds: int = field(default=5, metadata=spec(lo=1, hi=100))
-    fold_seed: int = 0
-
-
-@dataclass(frozen=True)
-class ListDataset:
-    path: str
-    root: str | None = None
-    description: str = ""
-    folds: int = field(default=5, metadata=spec(lo=1, hi=100))
-    fold_seed: int = 0
-
-
-@dataclass(frozen=True)
-class SamplesDataset:
-    description: str = ""
-    folds: int = field(default=5, metadata=spec(lo=1, hi=100))
-    fold_seed: int = 0
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    name: str
-    kind: str
-    params: Any  # FolderDataset | ListDataset | SamplesDataset | VirtualCamerasParams
-    yaml_path: str
-    description: str = ""
-    folds: int = 5
-    fold_seed: int = 0
-    root: str | None = None  # virtual-cameras: where to build (default: the user cache)
 
 
 @dataclass(frozen=True)
@@ -83,6 +47,7 @@ class SuiteSpec:
     axes: tuple[AxisSpec, ...]
     raw: dict  # the suite's definition as written (stored in the manifest metadata)
     yaml_path: str
+    figures: tuple[str, ...] = ()  # axis-level figures the evaluators compute (YAML ``figures:``)
 
     @property
     def sha256(self) -> str:
@@ -145,41 +110,16 @@ def _parse_dataset(name: str, raw: Any, path: str) -> DatasetSpec:
         raise ConfigError(f"{path}: must be a mapping with a 'kind' key, got {_kind_name(raw)}")
     kind = raw.get("kind")
     if kind not in DATASET_KINDS:
+        names = DATASET_KINDS.names()
         raise ConfigError(
-            f"{path}.kind: must be one of {', '.join(DATASET_KINDS)}; {suggest(kind, DATASET_KINDS)}got {short_repr(kind)}"
+            f"{path}.kind: must be one of {', '.join(names)}; {suggest(kind, names)}got {short_repr(kind)}"
         )
     body = {k: v for k, v in raw.items() if k != "kind"}
-    if kind == "virtual-cameras":
-        from .virtual_cameras import VirtualCamerasParams
-
-        common = {
-            k: body.pop(k) for k in ("description", "folds", "fold_seed", "root") if k in body
-        }
-        params = from_mapping(VirtualCamerasParams, body, path)
-        folds = check_int(common.get("folds", 5), f"{path}.folds", 1, 100)
-        fold_seed = check_int(common.get("fold_seed", 0), f"{path}.fold_seed")
-        root = common.get("root")
-        if root is not None and not isinstance(root, str):
-            raise ConfigError(f"{path}.root: must be a folder path, got {_kind_name(root)}")
-        return DatasetSpec(
-            name, kind, params, path, str(common.get("description", "")), folds, fold_seed, root
-        )
-    cls = {"folder": FolderDataset, "list": ListDataset, "samples": SamplesDataset}[kind]
-    params = from_mapping(cls, body, path)
-    return DatasetSpec(
-        name,
-        kind,
-        params,
-        path,
-        params.description,
-        params.folds,
-        params.fold_seed,
-        getattr(params, "root", None),
-    )
+    return DATASET_KINDS.get(kind).parse(name, body, path)
 
 
 def _parse_suite(name: str, raw: Any, path: str, presets: dict | None = None) -> SuiteSpec:
-    raw = _check_keys(raw, ("description", "seed", "axes"), path)
+    raw = _check_keys(raw, ("description", "seed", "axes", "figures"), path)
     seed = check_int(raw.get("seed", 0), f"{path}.seed", 0, 2**63 - 1)
     desc = raw.get("description", "")
     if not isinstance(desc, str):
@@ -230,7 +170,21 @@ def _parse_suite(name: str, raw: Any, path: str, presets: dict | None = None) ->
         "seed": seed,
         "axes": {a.name: {"type": a.type, **to_plain(a.params)} for a in axes},
     }
-    return SuiteSpec(name, seed, desc, tuple(axes), canonical, path)
+    figures = _parse_figures(raw.get("figures"), f"{path}.figures")
+    if figures:  # only then: suites without figures keep the hash they had
+        canonical["figures"] = list(figures)
+    return SuiteSpec(name, seed, desc, tuple(axes), canonical, path, figures)
+
+
+def _parse_figures(raw: Any, path: str) -> tuple[str, ...]:
+    """``figures: [name, ...]``: names only here; the evaluators' registry checks them."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(f, str) and f for f in raw):
+        raise ConfigError(f"{path}: must be a list of figure names, got {_kind_name(raw)}")
+    if len(set(raw)) != len(raw):
+        raise ConfigError(f"{path}: lists a figure twice: {raw}")
+    return tuple(raw)
 
 
 def parse_config(text: str, path: str = "datasets.yaml") -> Config:
@@ -252,8 +206,6 @@ def parse_config(text: str, path: str = "datasets.yaml") -> Config:
             f"{path}: suites: must be a mapping of name -> suite, got {_kind_name(suites_raw)}"
         )
     datasets = {str(k): _parse_dataset(str(k), v, f"datasets.{k}") for k, v in datasets_raw.items()}
-    from .presets import parse_presets
-
     presets = parse_presets(raw.get("presets"), "presets")
     suites = {
         str(k): _parse_suite(str(k), v, f"suites.{k}", presets) for k, v in suites_raw.items()
@@ -262,6 +214,8 @@ def parse_config(text: str, path: str = "datasets.yaml") -> Config:
 
 
 def load_config(path: str | Path | None = None) -> Config:
+    """Read and validate a datasets.yaml (default: ``./datasets.yaml`` if present, else the
+    shipped one); every error is one ConfigError naming the YAML path or line."""
     p = Path(path) if path is not None else default_config_path()
     try:
         text = p.read_text(encoding="utf-8")

@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .core.errors import ConfigError, OpError
-from .core.messages import suggest
-from .core.messages import short_repr
+from .core.messages import short_repr, suggest
 from .ops import OPS, Step, make_step
 from .ops.jpeg import DecodeParams
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from PIL import Image
 
 from . import manifest as mf
+from .jpeginfo import probe_jpeg, tables_sha256
 
 __all__ = ["verify", "VerifyReport"]
 
@@ -21,26 +22,41 @@ class VerifyReport:
     checked: int = 0
     problems: list[str] = field(default_factory=list)  # mismatches and missing files: verify fails
     orphans: list[str] = field(default_factory=list)  # files no row names (e.g. from a killed run)
-    source_errors: int = 0  # rows of errors.parquet: recorded, not verify failures
+    # rows of errors.parquet (recorded, not verify failures): sources that could not be read,
+    # decoded or planned (duplicates), and single variants that failed (e.g. an OpError)
+    source_errors: int = 0
+    variant_errors: int = 0
 
     @property
     def ok(self) -> bool:
+        """True when every manifest row matches its file (orphans and recorded errors aside)."""
         return not self.problems
 
     def line(self) -> str:
+        """The one-line summary the CLI prints."""
         state = "OK" if self.ok else f"FAILED: {len(self.problems)} problems"
         return (
             f"verify {self.out}: {self.checked} variants checked, {state}; "
-            f"{len(self.orphans)} orphan files; {self.source_errors} recorded source errors"
+            f"{len(self.orphans)} orphan files; {self.source_errors} recorded source errors, "
+            f"{self.variant_errors} recorded variant errors"
         )
+
+    def orphan_lines(self, limit: int = 20) -> list[str]:
+        """The first ``limit`` orphan files (paths relative to OUT), then how many more."""
+        lines = [f"orphan: {p}" for p in self.orphans[:limit]]
+        if len(self.orphans) > limit:
+            lines.append(f"... and {len(self.orphans) - limit} more orphan files")
+        return lines
 
 
 def verify(out: str | Path, *, check_orphans: bool = True) -> VerifyReport:
-    from ._jpeginfo import probe_jpeg, tables_sha256
-
+    """Check every file OUT's manifest names (hash, JPEG tables, subsampling, size, path) and
+    list the files under ``variants/`` that no row names."""
     out_dir = Path(out)
     df = mf.read_manifest(out_dir)
-    report = VerifyReport(out_dir, source_errors=len(mf.read_errors(out_dir)))
+    errors = mf.read_errors(out_dir)
+    n_variant = int((errors.stage == "variant").sum()) if len(errors) else 0
+    report = VerifyReport(out_dir, source_errors=len(errors) - n_variant, variant_errors=n_variant)
     named: set[str] = set()
     for row in df.itertuples(index=False):
         report.checked += 1
@@ -95,4 +111,5 @@ def verify(out: str | Path, *, check_orphans: bool = True) -> VerifyReport:
                 p = os.path.normpath(os.path.join(dirpath, name))
                 if p not in named:
                     report.orphans.append(os.path.relpath(p, out_dir))
+        report.orphans.sort()
     return report

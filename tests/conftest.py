@@ -1,8 +1,10 @@
-"""Shared fixtures: tiny real images (64-256 px) cut from scikit-image's bundled photographs."""
+"""Shared fixtures: tiny real images (64-256 px) cut from scikit-image's bundled photographs,
+the ``slow``/``gpu`` markers (one hook), and the virtual cameras built once per session."""
 
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -95,3 +97,58 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="also run the long modes: the full demo, 100-trial crash harness (or DEGRADEBENCH_SLOW=1)",
     )
+
+
+def slow_enabled(config: pytest.Config) -> bool:
+    """``--runslow`` or DEGRADEBENCH_SLOW set to anything but empty/0/false/no."""
+    env = os.environ.get("DEGRADEBENCH_SLOW", "").strip().lower()
+    return bool(config.getoption("--runslow")) or env not in ("", "0", "false", "no")
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The one place the markers act: ``slow`` runs only with --runslow / DEGRADEBENCH_SLOW=1,
+    ``gpu`` only where CUDA is available."""
+    slow = slow_enabled(config)
+    cuda: bool | None = None
+    for item in items:
+        if "slow" in item.keywords and not slow:
+            item.add_marker(
+                pytest.mark.skip(reason="slow: run with --runslow or DEGRADEBENCH_SLOW=1")
+            )
+        if "gpu" in item.keywords:
+            cuda = _cuda_available() if cuda is None else cuda
+            if not cuda:
+                item.add_marker(pytest.mark.skip(reason="gpu: needs CUDA"))
+
+
+@pytest.fixture(scope="session")
+def runslow(request: pytest.FixtureRequest) -> bool:
+    """True when the long modes are on (for tests that scale their work instead of skipping)."""
+    return slow_enabled(request.config)
+
+
+@pytest.fixture(scope="session")
+def virtual_cameras(tmp_path_factory: pytest.TempPathFactory):
+    """``virtual_cameras(params, jobs=1) -> root``: each parameter set is built once per session
+    (the default dataset takes most of a minute), into a session folder; tests must not write
+    into the returned folder."""
+    built: dict[str, Path] = {}
+
+    def build(params, jobs: int = 1) -> Path:
+        from degradebench.generators.virtual_cameras import build_virtual_cameras
+
+        key = repr(params)
+        if key not in built:
+            out = tmp_path_factory.mktemp("virtual-cameras") / "data"
+            built[key] = build_virtual_cameras(params, out, jobs=jobs, progress=False).parent
+        return built[key]
+
+    return build

@@ -9,9 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from degradebench.cli import main
-from degradebench.generators.core.errors import ConfigError
-from degradebench.generators.agreement import (
+from degradebench.agreement import (
     comparands,
     compare_pair,
     parse_op,
@@ -19,6 +17,8 @@ from degradebench.generators.agreement import (
     run_agreement,
     summarise,
 )
+from degradebench.cli import main
+from degradebench.generators.core.errors import ConfigError
 
 MODEL_PY = """
 import torch
@@ -44,16 +44,17 @@ def test_parse_op_and_comparands():
     with pytest.raises(ConfigError, match="write METHOD xSCALE"):
         parse_op("bicubic")
     names = [c.name for c in comparands(parse_op("bicubic x0.5"))]
-    assert names == ["pillow", "opencv", "torch", "torch+aa", "skimage", "skimage-aa"]
+    assert names == ["pillow(aa=on)", "opencv(aa=off)", "torch(aa=off)", "torch(aa=on)",
+                     "skimage(aa=on)", "skimage(aa=off)"]  # fmt: skip
     assert [c.name for c in comparands(parse_op("area x0.5"), float_paths=True)] == [
-        "pillow",
-        "pillow/f32",
-        "opencv",
-        "opencv/f32",
-        "torch",
+        "pillow(aa=on)",
+        "pillow(aa=on, float32)",
+        "opencv(aa=off)",
+        "opencv(aa=off, float32)",
+        "torch(aa=off)",
     ]
     nearest = [c.name for c in comparands(parse_op("nearest x2"))]
-    assert "opencv/exact" in nearest and "torch/exact" in nearest
+    assert "opencv(aa=off, exact)" in nearest and "torch(aa=off, exact)" in nearest
     for c in comparands(parse_op("lanczos x0.5")):
         assert c.params.version and c.params.dtype and c.params.antialias is not None
 
@@ -82,19 +83,19 @@ def test_audit_on_a_folder_tree(tiny_tree: Path, tmp_path: Path):
     assert {"op", "a", "b", "psnr", "max_abs_diff", "differing_share", "step_a"} <= set(df.columns)
     assert df["prediction_differs"].isna().all()
     summ = summarise(df)
-    pair = summ[(summ.op == "bicubic x0.5") & (summ.a == "pillow") & (summ.b == "opencv")].iloc[0]
+    pair = summ[(summ.op == "bicubic x0.5") & (summ.a == "pillow(aa=on)") & (summ.b == "opencv(aa=off)")].iloc[0]
     assert pair.images == 6 and pair.psnr < 40 and pair.max_abs_diff > 10  # the audit reports it
     assert pair.differing_share > 0.5
-    aa = summ[(summ.op == "bicubic x0.5") & (summ.a == "pillow") & (summ.b == "torch+aa")].iloc[0]
+    aa = summ[(summ.op == "bicubic x0.5") & (summ.a == "pillow(aa=on)") & (summ.b == "torch(aa=on)")].iloc[0]
     assert aa.max_abs_diff <= 1  # torch's antialiased bicubic is Pillow's kernel
     nearest = summ[summ.op == "nearest x2"]
     assert len(nearest) > 0 and (nearest.max_abs_diff == 0).all()  # integer upscale: all agree
     mat = psnr_matrix(summ, "bicubic x0.5")
-    assert mat.loc["pillow", "opencv"] == mat.loc["opencv", "pillow"] == pair.psnr
+    assert mat.loc["pillow(aa=on)", "opencv(aa=off)"] == mat.loc["opencv(aa=off)", "pillow(aa=on)"] == pair.psnr
     step = json.loads(df.step_a.iloc[0])
     assert step["op"] == "resize" and step["params"]["version"]
     md = (out / "agreement.md").read_text()
-    assert "## bicubic x0.5" in md and "| pillow | opencv |" in md
+    assert "## bicubic x0.5" in md and "| pillow(aa=on) | opencv(aa=off) |" in md
     for ext in ("png", "svg"):
         assert (out / f"agreement-bicubic-x0-5.{ext}").stat().st_size > 1000
 
@@ -119,7 +120,7 @@ def test_audit_with_a_model_and_on_the_bundled_samples(tmp_path: Path):
     summ = summarise(df)
     assert summ["prediction_differs_share"].between(0, 1).all()
     assert summ["prediction_differs_share"].max() > 0  # libraries do change this model's answer
-    pair = summ[(summ.a == "pillow") & (summ.b == "opencv")].iloc[0]
+    pair = summ[(summ.a == "pillow(aa=on)") & (summ.b == "opencv(aa=off)")].iloc[0]
     assert pair.psnr < 40
     assert "predictions differing" in (out / "agreement.md").read_text()
 
@@ -132,3 +133,18 @@ def test_cli(tiny_tree: Path, tmp_path: Path, capsys):
     assert "compared 1 ops on 2 images" in capsys.readouterr().out
     assert (out / "agreement.parquet").is_file() and not list(out.glob("*.png"))
     assert main(["agreement", "--dataset", str(tiny_tree), "--out", str(out), "--ops", "x2"]) == 2
+
+
+def test_workers_give_the_same_rows(tiny_tree: Path, tmp_path: Path, monkeypatch):
+    import degradebench.agreement as agreement
+
+    monkeypatch.setattr(agreement, "MIN_IMAGES_PER_WORKER", 1)
+    kw = {"dataset": str(tiny_tree), "ops": ["bilinear x0.5"], "progress": False, "plots": False}
+    one = run_agreement(out=tmp_path / "one", jobs=1, **kw)
+    two = run_agreement(out=tmp_path / "two", jobs=2, **kw)
+    assert one.images == two.images == 6
+    a = pd.read_parquet(tmp_path / "one" / "agreement.parquet")
+    b = pd.read_parquet(tmp_path / "two" / "agreement.parquet")
+    pd.testing.assert_frame_equal(a, b)
+    with pytest.raises(ConfigError, match="--jobs: must be an integer >= 1, got 0"):
+        run_agreement(out=tmp_path / "x", jobs=0, **kw)

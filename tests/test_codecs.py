@@ -10,9 +10,9 @@ import json
 import numpy as np
 import pytest
 from conftest import photo
-from degradebench.generators.core.errors import ConfigError, OpError
 from degradebench.generators.axes.codec import parse_decoder
 from degradebench.generators.config import parse_config
+from degradebench.generators.core.errors import ConfigError, OpError
 from degradebench.generators.ops import ImageState, Step, make_step, run_chain
 from degradebench.generators.ops.codec import (
     JpegCodecParams,
@@ -21,7 +21,7 @@ from degradebench.generators.ops.codec import (
     wrapper_version,
 )
 from degradebench.generators.ops.jpeg import JpegParams
-from degradebench.generators.runner import plan_source
+from degradebench.generators.plan import plan_source
 from PIL import Image
 
 IMG = photo("chelsea", 128, 30, 90)

@@ -88,7 +88,7 @@ def test_shipped_config_loads_from_any_directory(
     monkeypatch.chdir(tmp_path)  # no ./datasets.yaml here: the packaged copy is used
     cfg = load_config()
     assert "default" in cfg.suites and "samples" in cfg.datasets
-    from degradebench.generators.runner import plan_source
+    from degradebench.generators.plan import plan_source
 
     assert 1 < len(plan_source(cfg.suite("default"), "0" * 16)) <= 40
 

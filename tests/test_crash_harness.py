@@ -39,13 +39,9 @@ TESTS = Path(__file__).resolve().parent
 SEED = 20261122
 
 
-def _slow(config) -> bool:
-    return bool(config.getoption("--runslow") or os.environ.get("DEGRADEBENCH_SLOW"))
-
-
 @pytest.fixture(scope="module")
-def mode(request) -> dict:
-    slow = _slow(request.config)
+def mode(runslow: bool) -> dict:
+    slow = runslow
     trials = int(os.environ.get("DEGRADEBENCH_CRASH_TRIALS", 100 if slow else 20))
     return {"slow": slow, "trials": trials}
 
@@ -59,7 +55,7 @@ sys.path.insert(0, sys.argv[1])
 import cv2, pyarrow.parquet, torch, filelock, joblib, tqdm.auto  # noqa: F401,E401
 import degradebench.evaluators, degradebench.generators.runner  # noqa: F401,E401
 from degradebench.evaluators import _evaluate, _runner, metrics  # noqa: F401
-from degradebench.generators import _decode, _jpeginfo, verify  # noqa: F401
+from degradebench.generators import decode, jpeginfo, verify  # noqa: F401
 from degradebench.generators.config import load_config
 from degradebench.cli import main, build_parser
 load_config()  # imports every axis and op
@@ -382,7 +378,7 @@ def test_evaluate_survives_sigkill_at_random_moments(tmp_path_factory, launcher,
 def test_evaluate_stopped_between_files_leaves_no_mixed_set(tmp_path, monkeypatch) -> None:
     """Deterministic twin of the harness' worst moment: new predictions written over an older
     result set of another model, then the process dies before the rest."""
-    import degradebench.evaluators._evaluate as ev
+    import degradebench.evaluators.results as ev
     from _evalfix import TINY_CONFIG as CFG
     from _evalfix import ConstantNet, TinyNet
     from degradebench.evaluators import evaluate, model_from_module
@@ -396,14 +392,14 @@ def test_evaluate_stopped_between_files_leaves_no_mixed_set(tmp_path, monkeypatc
         return evaluate(manifest, model, out, device="cpu", workers=0, n_boot=0, progress=False)
 
     run(ConstantNet(0), "old")
-    real = ev._write_parquet
+    real = ev.write_parquet
 
     def die_after_predictions(df, path):
         real(df, path)
         if path.name == "predictions.parquet":
             raise KeyboardInterrupt  # as if killed right here
 
-    monkeypatch.setattr(ev, "_write_parquet", die_after_predictions)
+    monkeypatch.setattr(ev, "write_parquet", die_after_predictions)
     with pytest.raises(KeyboardInterrupt):
         run(TinyNet(), "new")
     with pytest.raises(ConfigError, match="incomplete results .* run the same"):

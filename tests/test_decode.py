@@ -14,15 +14,15 @@ import cv2
 import numpy as np
 import pytest
 import skimage.data
-from degradebench.generators._decode import (
+from degradebench.generators.core.errors import DegradebenchError, SourceError
+from degradebench.generators.decode import (
     DECODE_ERROR_TYPES,
     ICC_POLICY,
     DecodedSource,
     decode_source,
     jpeg_grid_after_orientation,
 )
-from degradebench.generators.core.errors import DegradebenchError, SourceError
-from degradebench.generators._jpeginfo import blockiness_phase, estimate_quality
+from degradebench.generators.jpeginfo import blockiness_phase, estimate_quality
 from PIL import Image, ImageCms, ImageFile
 
 
@@ -129,7 +129,7 @@ def test_bad_input_raises_source_error(name):
 def test_entropy_corruption_libjpeg_only_warns_about_is_not_seen():
     # Documented limit: libjpeg-turbo only warns about this damage and Pillow drops the
     # warning, so the file decodes (to damaged pixels). If this starts failing, Pillow began
-    # reporting it: update the policy text in generators/_decode.py.
+    # reporting it: update the policy text in generators/decode.py.
     res = decode_source("g.jpg", _garbage_scan_jpeg(seed=0))
     assert not np.array_equal(res.pixels, decode_source("a.jpg", JPEG).pixels)
 

@@ -202,10 +202,10 @@ def test_ce_relative_to_named_baseline():
 
 def test_spcup2018_score_weights_unaltered_and_manipulated():
     df = _axis_frame({"90": 0.5, "70": 0.7}, clean=0.9)
-    ax, _ = _axis_summary(df, suite="spcup2018")
+    ax, _ = _axis_summary(df, figures=("spcup2018_score",))  # declared by the suite
     row = ax[ax["metric"] == "spcup2018_score"].iloc[0]
     assert row["value"] == pytest.approx(0.7 * 0.9 + 0.3 * 0.6)
-    ax2, _ = _axis_summary(df, suite="default")
+    ax2, _ = _axis_summary(df)  # not declared: not computed
     assert not (ax2["metric"] == "spcup2018_score").any()
 
 
@@ -248,5 +248,5 @@ def test_compare_pairs_variants_by_id(tiny_result, manifest, tmp_path):
     assert set(cmp["axis"]) == set(tiny_result.predictions["axis"])
     for r in cmp.itertuples():
         pa = tiny_result.predictions[tiny_result.predictions["axis"] == r.axis]
-        assert r.n == len(pa)
+        assert r.n_variants == len(pa) and r.n == pa["source_id"].nunique()  # unit: source
         assert r.accuracy_a == pytest.approx(pa["correct"].astype(float).mean())

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from _evalfix import TinyNet
 from degradebench.evaluators import evaluate, model_from_module, write_report
 
@@ -40,13 +38,20 @@ def test_evaluates_every_variant_of_a_generated_manifest(generated, tmp_path):
     assert set(on_curve["point"]) == {"q1=60"}
     assert set(on_curve["series"]) == {"all", "aligned=False", "aligned=True"}
     n_dj = (manifest["axis"] == "double_jpeg").sum()
-    assert on_curve.loc[on_curve["series"] == "all", "n"].iloc[0] == n_dj
+    n_src = manifest["source_id"].nunique()
+    at_all = on_curve.loc[on_curve["series"] == "all"].iloc[0]
+    assert at_all["n_variants"] == n_dj and at_all["n"] == n_src  # n counts sources (issue 12)
     # crops: ordered by the properties they keep, and pooled per (CFA phase, JPEG grid) kept
     crop = res.curves[(res.curves["axis"] == "crop") & (res.curves["metric"] == "accuracy")]
-    assert crop[crop["rank"] >= 0].sort_values("rank")["point"].tolist() == ["0x0", "2x4", "3x5"]
+    assert crop[crop["rank"] >= 0].sort_values("rank")["point"].tolist() == [
+        "dy=0,dx=0",
+        "dy=2,dx=4",
+        "dy=3,dx=5",
+    ]
     pooled = crop[crop["rank"] == -1].set_index("series")["n"]
     assert pooled["cfa_phase_kept=False,grid_kept=False"] == 6  # 3x5 on each of 6 sources
-    assert pooled["all"] == (manifest["axis"] == "crop").sum()
+    pooled_v = crop[crop["rank"] == -1].set_index("series")["n_variants"]
+    assert pooled_v["all"] == (manifest["axis"] == "crop").sum() and pooled["all"] == n_src
     files = write_report([res.out], tmp_path / "report")
     names = {f.name for f in files.figures}
     assert {"jpeg.svg", "crop.svg", "crop_heatmap.png", "double_jpeg.svg"} <= names
@@ -62,7 +67,6 @@ def test_folds_restrict_the_variants(generated, tmp_path):
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_matches_cpu_and_amp_runs(generated, tmp_path):
     net = TinyNet(n_classes=2)
     cpu = evaluate(generated, model_from_module(net, name="t", input_config=CFG), tmp_path / "c",
@@ -79,11 +83,7 @@ def test_cuda_matches_cpu_and_amp_runs(generated, tmp_path):
 
 
 @pytest.mark.slow
-def test_demo_end_to_end(tmp_path, request):
-    if not (
-        request.config.getoption("--runslow", default=False) or os.environ.get("DEGRADEBENCH_SLOW")
-    ):
-        pytest.skip("slow: the full demo (minutes); run with --runslow or DEGRADEBENCH_SLOW=1")
+def test_demo_end_to_end(tmp_path):
     from degradebench._cmd_demo import run_demo
 
     r = run_demo(tmp_path / "demo", progress=False)

@@ -206,7 +206,7 @@ def test_source_over_the_time_limit_is_recorded_and_leaves_no_files(tmp_path: Pa
 
 def test_symlink_out_of_the_output_folder_is_refused(tiny_config: Path, tmp_path: Path) -> None:
     from degradebench.generators import DegradebenchError
-    from degradebench.generators.runner import plan_source  # noqa: F401
+    from degradebench.generators.plan import plan_source  # noqa: F401
 
     out = tmp_path / "o"
     elsewhere = tmp_path / "elsewhere"

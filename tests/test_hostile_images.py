@@ -19,8 +19,8 @@ import pytest
 from _hostile import corpus, seed_images
 from conftest import TINY_CONFIG
 from degradebench.generators import generate, read_errors, read_manifest, verify
-from degradebench.generators._decode import DECODE_ERROR_TYPES, DecodedSource, decode_source
 from degradebench.generators.core.errors import SourceError
+from degradebench.generators.decode import DECODE_ERROR_TYPES, DecodedSource, decode_source
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -142,7 +142,7 @@ def test_duplicate_files_are_made_once_and_listed(tmp_path: Path) -> None:
 def test_a_hanging_decode_is_stopped_by_the_time_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import degradebench.generators._decode as dec
+    import degradebench.generators.decode as dec
 
     real = dec.decode_source
 
@@ -168,7 +168,7 @@ def test_time_limit_never_removes_files_a_written_part_names(
 ) -> None:
     """Regression: the alarm used to stay armed while the manifest part was renamed into place;
     firing just after, it removed the source's files and left the part naming them."""
-    import degradebench.generators.manifest as mf
+    import degradebench.generators.manifest.writer as mf
 
     real = mf.write_table_atomic
 

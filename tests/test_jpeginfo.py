@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 import skimage.data
-from degradebench.generators._jpeginfo import (
+from degradebench.generators.jpeginfo import (
     JpegProbe,
     blockiness_phase,
     blockiness_scores,

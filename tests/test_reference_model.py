@@ -23,7 +23,7 @@ from degradebench.evaluators.reference import (
     tile_batch,
 )
 from degradebench.generators.core.errors import ConfigError
-from degradebench.generators.virtual_cameras import VirtualCamerasParams, build_virtual_cameras
+from degradebench.generators.virtual_cameras import VirtualCamerasParams
 from PIL import Image
 
 TINY = VirtualCamerasParams(models=3, devices_per_model=2, images_per_device=5, size=96, seed=1)
@@ -31,9 +31,8 @@ FAST = {"epochs": 1, "patches_per_image": 4, "batch_size": 16, "threads": 1, "pr
 
 
 @pytest.fixture(scope="module")
-def tiny_root(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("ref") / "tiny"
-    return build_virtual_cameras(TINY, out, progress=False).parent
+def tiny_root(virtual_cameras) -> Path:
+    return virtual_cameras(TINY)
 
 
 def test_architecture_outputs_logits_per_patch():
@@ -134,10 +133,10 @@ def _recompress(img: np.ndarray, quality: int) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
 
 
-def test_shipped_model_on_held_out_fold_of_default_dataset(tmp_path):
+def test_shipped_model_on_held_out_fold_of_default_dataset(virtual_cameras):
     """The issue's bar: >= 90% clean on fold 0 (chance 1/6); JPEG q70 costs >= 5 points."""
-    root = build_virtual_cameras(VirtualCamerasParams(), tmp_path / "vc", jobs=2, progress=False)
-    items, classes = load_split(root.parent, (0,))
+    root = virtual_cameras(VirtualCamerasParams(), jobs=2)
+    items, classes = load_split(root, (0,))
     model, config = load_reference()
     assert classes == config["classes"] and len(items) == 72
     y = np.array([classes.index(label) for _, label, _ in items])

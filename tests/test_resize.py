@@ -12,8 +12,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 from conftest import photo
-from degradebench.generators.core.errors import ConfigError, OpError
 from degradebench.generators.config import parse_config
+from degradebench.generators.core.errors import ConfigError, OpError
 from degradebench.generators.ops import OPS, ImageState, make_step, run_chain
 from degradebench.generators.ops.gamma import GammaParams, gamma_lut
 from degradebench.generators.ops.resize import (
@@ -25,7 +25,7 @@ from degradebench.generators.ops.resize import (
     output_size,
     resize_step,
 )
-from degradebench.generators.runner import plan_source
+from degradebench.generators.plan import plan_source
 from PIL import Image
 from skimage.transform import resize as sk_resize
 

@@ -197,8 +197,10 @@ def _calls(path: Path):
 
 
 def _project_sources() -> list[Path]:
-    files = subprocess.run(["git", "ls-files", "*.py"], cwd=REPO, capture_output=True,
-                           text=True, check=False).stdout.split()  # fmt: skip
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard",
+                            "*.py"], cwd=REPO, capture_output=True, text=True,
+                           check=False).stdout.split()  # fmt: skip
+    files = [f for f in files if (REPO / f).is_file()]  # tracked but moved away: not a source
     if not files:  # not a git checkout
         files = [str(p.relative_to(REPO)) for d in ("bench", "generators", "evaluators")
                  for p in (REPO / d).rglob("*.py")]  # fmt: skip
@@ -346,12 +348,10 @@ def test_generate_and_evaluate_open_no_network_port(tiny_config: Path, tmp_path:
 
 
 @pytest.mark.slow
-def test_a_dask_scheduler_is_the_one_listener(tiny_config: Path, tmp_path: Path, request) -> None:
+def test_a_dask_scheduler_is_the_one_listener(tiny_config: Path, tmp_path: Path) -> None:
     """Positive control for the probe above: the user-started Dask cluster does listen."""
     pytest.importorskip("distributed")
     pytest.importorskip("psutil")
-    if not (request.config.getoption("--runslow") or os.environ.get("DEGRADEBENCH_SLOW")):
-        pytest.skip("slow: starts a Dask LocalCluster; run with --runslow")
     cmd = [sys.executable, "-m", "degradebench", "generate", "--config", str(tiny_config),
            "--dataset", "tiny", "--suite", "small", "--out", str(tmp_path / "o"), "--quiet",
            "--scheduler", "local:1"]  # fmt: skip

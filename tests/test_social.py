@@ -13,15 +13,16 @@ import pytest
 import yaml
 from conftest import jpeg_bytes, photo, png_bytes
 from degradebench.generators import ConfigError, generate, read_errors, read_manifest
-from degradebench.generators._decode import decode_source
-from degradebench.generators.core.errors import OpError
-from degradebench.generators._jpeginfo import estimate_quality, ijg_quant_tables, probe_jpeg
 from degradebench.generators.axes import AXES
 from degradebench.generators.config import default_config_path, parse_config
+from degradebench.generators.core.errors import OpError
+from degradebench.generators.decode import decode_source
+from degradebench.generators.jpeginfo import estimate_quality, ijg_quant_tables, probe_jpeg
 from degradebench.generators.ops import ImageState, make_step, run_chain
-from degradebench.generators.ops.metadata import read_source_metadata
+from degradebench.generators.ops.metadata import KINDS, read_source_metadata
+from degradebench.generators.ops.passthrough import strip_metadata_bytes
 from degradebench.generators.ops.skip import source_file_meta
-from degradebench.generators.runner import plan_source
+from degradebench.generators.plan import plan_source
 from PIL import Image, ImageCms
 
 SHIPPED = yaml.safe_load(default_config_path().read_text())
@@ -409,8 +410,11 @@ def test_every_preset_respects_its_cap_format_and_quality(capped_run) -> None:
         if name == "keeper":
             assert (row.height, row.width) == (h0, w0)
             continue
-        if name == "twitter-like" and not wide:  # a JPEG within 4096 px and 1 MiB: kept as is
-            assert data == Path(row.source_path).read_bytes() and row.jpeg_passes == 1
+        if name == "twitter-like" and not wide:  # a JPEG within 4096 px and 1 MiB: kept as is,
+            # its metadata stripped losslessly as the preset's strip_metadata says (issue 12.5)
+            src_bytes = Path(row.source_path).read_bytes()
+            assert data == strip_metadata_bytes(src_bytes, "jpeg", KINDS) != src_bytes
+            assert row.jpeg_passes == 1
             assert list(row.reencode_skipped) == [True] and list(row.prior_grid) == []
             assert np.isnan(row.jpeg_quality) and row.estimated_quality == 92
             continue
@@ -449,8 +453,8 @@ def test_metadata_gone_when_stripped_and_intact_when_kept(capped_run) -> None:
             exif = im.getexif()
             icc = im.info.get("icc_profile")
         kept = journey and journey[-1] == "keeper" and "whatsapp-like" not in journey
-        # a file that a skip rule let through keeps its bytes, metadata included
-        kept = kept or (len(row.reencode_skipped) > 0 and all(row.reencode_skipped))
+        # a file that a skip rule let through keeps its image data; its metadata follows the
+        # preset's policy (twitter-like strips it: issue 12.5)
         if kept:
             assert exif[0x010F] == make and exif[0x0110] in ("EOS 5D", "iPhone 6")
             assert bool(icc) == (make == "Canon")
@@ -554,25 +558,30 @@ def test_jpeg_passes_prior_grid_and_skip_rule_over_hops(hop_run) -> None:
     for row in df[df.axis.isin(PRESET_NAMES)].itertuples():
         k = int(row.level)
         jpeg_src = row.source_path.endswith(".jpg")
-        src_pass = int(jpeg_src)
+        # two.png is a chelsea crop: a decompressed JPEG, recorded as JPEG history (issue 12.6)
+        hist = row.source_jpeg_history
+        history = json.loads(hist)["phase"] if isinstance(hist, str) else None
+        src_pass = int(jpeg_src or history is not None)
         grids = [list(g) for g in row.prior_grid]
         if row.axis == "twitter-like":
             # a small JPEG passes through twitter-like untouched at every hop; the PNG source is
             # re-encoded at hop 1, and that JPEG then passes
             if jpeg_src:
                 assert list(row.reencode_skipped) == [True] * k
-                assert (out / row.path).read_bytes() == Path(row.source_path).read_bytes()
+                src_bytes = Path(row.source_path).read_bytes()  # metadata stripped (issue 12.5)
+                assert (out / row.path).read_bytes() == strip_metadata_bytes(src_bytes, "jpeg", KINDS)
                 assert row.jpeg_passes == 1 and grids == [] and np.isnan(row.jpeg_quality)
             else:
                 assert list(row.reencode_skipped) == [False] + [True] * (k - 1)
-                assert row.jpeg_passes == 1 and grids == [] and row.jpeg_quality == 85
+                assert row.jpeg_passes == src_pass + 1 and row.jpeg_quality == 85
+                assert grids == ([history] if history else [])
             continue
         assert list(row.reencode_skipped) == []
         if row.axis == "screenshot":
             assert row.jpeg_passes == src_pass and grids == []  # resampled at every hop
             continue
         # below the caps nothing resamples: every earlier grid survives
-        first = [[0, 0]] if jpeg_src else []
+        first = [[0, 0]] if jpeg_src else ([history] if history else [])
         if row.axis == "instagram-like" and row.source_path.endswith("three.jpg"):
             first = [[(8 - (128 - 90) // 2) % 8, 0]]  # 128x72 cropped to 4:5 (90 rows), top 19
         assert row.jpeg_passes == src_pass + k, row.axis
@@ -587,13 +596,16 @@ def test_jpeg_passes_prior_grid_and_skip_rule_over_hops(hop_run) -> None:
 
 def test_random_journeys_are_seeded_reproducible_and_differ_across_sources(hop_run) -> None:
     df, _ = hop_run
-    rnd = df[df.axis == "random"]
-    per_source = rnd.groupby("source_id")["level"].apply(lambda s: tuple(sorted(s)))
+    rnd = df[df.axis == "random"].copy()
+    rnd["journey"] = [">".join(json.loads(a)["journey"]) for a in rnd.axis_params]
+    per_source = rnd.groupby("source_id")["journey"].apply(lambda s: tuple(sorted(s)))
     assert (per_source.apply(len) == 3).all()
     assert per_source.nunique() == len(per_source)  # differ across sources
     for row in rnd.itertuples():
         journey = json.loads(row.axis_params)["journey"]
-        assert row.level == ">".join(journey) and row.level_value == len(journey)
+        # planned level: one per hop count (issue 12); the drawn journey names the file
+        assert row.level == f"random,hops={len(journey)}" and row.level_value == len(journey)
+        assert row.path.rsplit("/", 1)[1].split(".")[0] == row.journey.replace(">", "_")
         assert 1 <= len(journey) <= 3 and set(journey) <= set(PRESET_NAMES)
     # the planner alone (no pixels) gives the same journeys, and another seed others
     axes = {"random": {"type": "social", "mode": "random", "presets": PRESET_NAMES,
@@ -602,7 +614,8 @@ def test_random_journeys_are_seeded_reproducible_and_differ_across_sources(hop_r
     same, other = parse_config(text).suite("s"), parse_config(text.replace("seed: 7", "seed: 8"))
 
     def planned(suite, sid):
-        return tuple(sorted(p.level for p in plan_source(suite, sid) if p.axis == "random"))
+        plans = [p for p in plan_source(suite, sid) if p.axis == "random"]
+        return tuple(sorted(">".join(p.axis_params["journey"]) for p in plans))
 
     assert all(planned(same, sid) == levels for sid, levels in per_source.items())
     assert [planned(other.suite("s"), sid) for sid in per_source.index] != list(per_source)
@@ -697,13 +710,14 @@ def test_shipped_presets_are_concrete_and_documented() -> None:
     assert "social" in AXES
 
 
-def test_social_suite_runs_on_virtual_cameras(tmp_path: Path) -> None:
-    from degradebench.generators.virtual_cameras import VirtualCamerasParams, build_virtual_cameras
+def test_social_suite_runs_on_virtual_cameras(tmp_path: Path, virtual_cameras) -> None:
+    from degradebench.generators.virtual_cameras import VirtualCamerasParams
 
-    table = build_virtual_cameras(
-        VirtualCamerasParams(models=2, devices_per_model=1, images_per_device=2, size=128),
-        tmp_path / "vc",
-        progress=False,
+    table = (
+        virtual_cameras(
+            VirtualCamerasParams(models=2, devices_per_model=1, images_per_device=2, size=128)
+        )
+        / "list.csv"
     )
     cfg = {
         "version": 1,

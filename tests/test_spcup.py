@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from degradebench.generators.config import load_config
-from degradebench.generators.runner import plan_source
+from degradebench.generators.plan import plan_source
 from PIL import Image
 
 LEVELS = {
@@ -62,7 +62,7 @@ def big_tree(tmp_path: Path) -> Path:
 
 
 def test_generate_gives_nine_512px_outputs_per_source(big_tree: Path, tmp_path: Path):
-    pytest.importorskip("degradebench.generators._decode")
+    pytest.importorskip("degradebench.generators.decode")
     from degradebench.generators import generate
 
     out = tmp_path / "out"
@@ -108,7 +108,7 @@ def test_generate_gives_nine_512px_outputs_per_source(big_tree: Path, tmp_path: 
 
 
 def test_pillow_sibling_differs_only_in_the_resize_backend(big_tree: Path, tmp_path: Path):
-    pytest.importorskip("degradebench.generators._decode")
+    pytest.importorskip("degradebench.generators.decode")
     from degradebench.generators import generate
 
     kw = {"dataset": str(big_tree), "psnr": False, "progress": False, "limit": 1}

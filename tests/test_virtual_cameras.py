@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from degradebench.cli import main
 from degradebench.generators.core.errors import ConfigError
-from degradebench.generators._sources import assign_folds
+from degradebench.generators.datasets import assign_folds
 from degradebench.generators.virtual_cameras import (
     CFA_PATTERNS,
     DEMOSAIC,
@@ -38,10 +38,10 @@ def _digests(root: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def tiny_root(tmp_path_factory) -> Path:
-    table = build_virtual_cameras(TINY, tmp_path_factory.mktemp("vc") / "tiny", progress=False)
-    assert table.name == "list.csv"
-    return table.parent
+def tiny_root(virtual_cameras) -> Path:
+    root = virtual_cameras(TINY)
+    assert (root / "list.csv").is_file()
+    return root
 
 
 def test_layout_list_and_metadata(tiny_root):
@@ -282,7 +282,7 @@ def test_cli_build_dataset(tmp_path, capsys):
 
 def test_config_kind_virtual_cameras_resolves_to_sources(tmp_path):
     from degradebench.generators.config import parse_config
-    from degradebench.generators.runner import resolve_sources
+    from degradebench.generators.plan import resolve_sources
 
     text = f"""
 version: 1

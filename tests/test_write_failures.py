@@ -76,8 +76,9 @@ def reference(tiny_config: Path, tmp_path: Path) -> pd.DataFrame:
 
 
 def _argv(cfg: Path, out: Path) -> list[str]:
+    # --jobs 1: the faults are injected in this process (the CLI's default is all cores)
     return ["generate", "--config", str(cfg), "--dataset", "tiny", "--suite", "small",
-            "--out", str(out), "--quiet"]  # fmt: skip
+            "--out", str(out), "--quiet", "--jobs", "1"]  # fmt: skip
 
 
 @pytest.mark.parametrize(

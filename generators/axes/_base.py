@@ -9,21 +9,46 @@ from typing import Any
 
 import numpy as np
 
+from ..core.errors import ConfigError
 from ..core.registry import Registry
 from ..ops import Step
+from ..ops.jpeg import JpegParams
+from ..ops.png import PngParams
 
-__all__ = ["Level", "PlanContext", "AxisDef", "AXES", "register_axis", "output_step"]
+__all__ = [
+    "Level",
+    "PlanContext",
+    "AxisDef",
+    "AXES",
+    "register_axis",
+    "output_step",
+    "check_output",
+]
 
 
 @dataclass(frozen=True)
 class Level:
-    """One point on an axis: ``level`` is the tick label, ``level_value`` the x-position (or None)."""
+    """One variant of an axis for a source.
+
+    ``level`` is the *planned* level (the tick label results are grouped by), ``level_value`` its
+    x-position (or None). A parameter the planner draws at random is planned as one level
+    (``q1=95,q2=90,shift=random``): the drawn value lives in ``axis_params`` and the chain, and
+    several draws for one source are several variants of that level, told apart by ``variant``
+    (their file name; None: the level names the variant). ``slot`` names the variant inside the
+    axis for its seed.
+    """
 
     level: str
     level_value: float | None
     axis_params: dict[str, Any]
     chain: tuple[Step, ...]
     slot: str  # the variant's name inside the axis, used to seed its random draws
+    variant: str | None = None  # the variant's own name when several share a planned level
+
+    @property
+    def name(self) -> str:
+        """The variant's name inside its axis (unique per source): ``variant`` or ``level``."""
+        return self.variant or self.level
 
 
 @dataclass(frozen=True)
@@ -36,6 +61,8 @@ class PlanContext:
 
 @dataclass(frozen=True)
 class AxisDef:
+    """A registered axis type: its params record (from datasets.yaml) and its planner."""
+
     name: str
     params_cls: type
     plan: Callable[[Any, PlanContext], list[Level]]
@@ -46,17 +73,21 @@ AXES: Registry[AxisDef] = Registry("axis type")
 
 
 def register_axis(axis: AxisDef) -> AxisDef:
+    """Add an axis type to ``AXES`` (duplicates are refused)."""
     AXES.register(axis.name, axis)
     return axis
+
+
+def check_output(save: str, quality: int | None) -> None:
+    """The output rule every axis that saves shares: JPEG output needs a quality."""
+    if save == "jpeg" and quality is None:
+        raise ConfigError("quality: required when save is 'jpeg'")
 
 
 def output_step(
     save: str, quality: int | None, subsampling: str, backend: str, png_compress_level: int = 1
 ) -> Step:
     """The final encoder of a chain: lossless PNG, or JPEG at ``quality``."""
-    from ..ops.jpeg import JpegParams
-    from ..ops.png import PngParams
-
     if save == "jpeg":
         return Step("jpeg", backend, JpegParams(quality=quality, subsampling=subsampling))
     return Step("png", "pillow", PngParams(compress_level=png_compress_level))

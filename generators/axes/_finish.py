@@ -16,6 +16,7 @@ def finish_chain(
     subsampling: str,
     backend: str,
 ) -> tuple[Step, ...]:
+    """An optional ``center_crop`` [h, w] step, then the output encoder (``output_step``)."""
     steps: list[Step] = []
     if center_crop is not None:
         steps.append(Step("center_crop", "numpy", CenterCropParams(*center_crop)))

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
-from ..core.errors import ConfigError
-from ..core.records import spec
-from ._base import AxisDef, Level, PlanContext, output_step, register_axis
+from ..core.records import record, spec
+from ..ops import Step
+from ..ops.center_crop import CenterCropParams
+from ._base import AxisDef, Level, PlanContext, check_output, output_step, register_axis
+
+__all__ = ["CleanParams", "plan_clean"]
 
 
-@dataclass(frozen=True)
+@record
 class CleanParams:
+    """How the clean reference is saved (PNG, or JPEG at ``quality``), optionally centre-cropped."""
+
     save: str = field(default="png", metadata=spec(choices=("png", "jpeg")))
     quality: int | None = field(default=None, metadata=spec(lo=1, hi=100))
     subsampling: str = field(default="4:2:0", metadata=spec(choices=("4:4:4", "4:2:2", "4:2:0")))
@@ -18,18 +23,15 @@ class CleanParams:
     # Optional [h, w] centre crop (e.g. the SP Cup 2018 reference: the unaltered 512x512 centre).
     center_crop: tuple[int, int] | None = field(default=None, metadata=spec(lo=1))
 
-    def __post_init__(self) -> None:
-        if self.save == "jpeg" and self.quality is None:
-            raise ConfigError("quality: required when save is 'jpeg'")
+    def _check(self) -> None:
+        check_output(self.save, self.quality)
 
 
 def plan_clean(p: CleanParams, ctx: PlanContext) -> list[Level]:
+    """The one ``clean`` level: (centre crop and) the output encoder."""
     step = output_step(p.save, p.quality, p.subsampling, p.backend)
     if p.center_crop is None:
         return [Level("clean", None, {}, (step,), "clean")]
-    from ..ops import Step
-    from ..ops.center_crop import CenterCropParams
-
     crop = Step("center_crop", "numpy", CenterCropParams(*p.center_crop))
     params = {"center_crop": list(p.center_crop)}
     return [Level("clean", None, params, (crop, step), "clean")]

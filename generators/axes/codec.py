@@ -10,11 +10,11 @@ e.g. ``pillow``, ``libjpeg-6b/ifast``, ``libjpeg-9e/islow/nofancy``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from ..core.errors import ConfigError
 from ..core.messages import suggest
-from ..core.records import repeats, spec
+from ..core.records import record, spec
 from ..ops import Step
 from ..ops.codec import (
     DCT_METHODS,
@@ -70,15 +70,21 @@ def parse_decoder(text: str, path: str = "decoders") -> tuple[str, str, bool]:
 
 
 def decoder_name(impl: str, idct: str, fancy: bool) -> str:
+    """``impl/idct/fancy|nofancy``: the decoder's full name in ``axis_params``."""
     return f"{impl}/{idct}/{'fancy' if fancy else 'nofancy'}"
 
 
-@dataclass(frozen=True)
+@record
 class CodecAxisParams:
-    qualities: tuple[int, ...] = field(metadata=spec(lo=1, hi=100))
-    encoders: tuple[str, ...] = field(default=("pillow",), metadata=spec(doc="implementations"))
+    """Qualities x encoder implementations (x decoders, whose pixels are then saved as PNG)."""
+
+    qualities: tuple[int, ...] = field(metadata=spec(lo=1, hi=100, nonempty=True, distinct=True))
+    encoders: tuple[str, ...] = field(
+        default=("pillow",), metadata=spec(nonempty=True, distinct=True, doc="implementations")
+    )
     decoders: tuple[str, ...] = field(
-        default=(), metadata=spec(doc="impl[/idct][/fancy|nofancy]; empty: variants are JPEGs")
+        default=(),
+        metadata=spec(distinct=True, doc="impl[/idct][/fancy|nofancy]; empty: variants are JPEGs"),
     )
     encoder_dct: str = field(default="islow", metadata=spec(choices=DCT_METHODS))
     subsampling: str = field(default="4:2:0", metadata=spec(choices=SUBSAMPLINGS))
@@ -86,13 +92,7 @@ class CodecAxisParams:
     progressive: bool = False
     center_crop: tuple[int, int] | None = field(default=None, metadata=spec(lo=1))
 
-    def __post_init__(self) -> None:
-        if not self.qualities or not self.encoders:
-            raise ConfigError("qualities/encoders: must each list at least one value")
-        for name in ("qualities", "encoders", "decoders"):
-            vals = list(getattr(self, name))
-            if len(set(vals)) != len(vals):
-                raise ConfigError(f"{name}: {repeats(vals)}")
+    def _check(self) -> None:
         for i, e in enumerate(self.encoders):
             backend, _ = _impl_backend(e, f"encoders[{i}]")
             if backend != "jpeglib" and self.encoder_dct != "islow":
@@ -135,6 +135,8 @@ def _decode_step(impl: str, idct: str, fancy: bool) -> Step:
 
 
 def plan_codec(p: CodecAxisParams, ctx: PlanContext) -> list[Level]:
+    """One level per quality x encoder (x decoder); the label is the quality alone when only
+    the quality varies."""
     names = list(p.encoders) + [d.split("/")[0] for d in p.decoders]
     if any(n in JPEGLIB_IMPLEMENTATIONS for n in names):
         require_jpeglib(

@@ -2,31 +2,29 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
-from ..core.errors import ConfigError
-from ..core.records import repeats, spec
+from ..core.records import record, spec
 from ..ops import Step
 from ..ops.jpeg import SUBSAMPLINGS, JpegParams
 from ._base import AxisDef, Level, PlanContext, register_axis
 
+__all__ = ["JpegLadderParams", "plan_jpeg"]
 
-@dataclass(frozen=True)
+
+@record
 class JpegLadderParams:
-    qualities: tuple[int, ...] = field(metadata=spec(lo=1, hi=100))
+    """A quality ladder and the encoder settings shared by its levels."""
+
+    qualities: tuple[int, ...] = field(metadata=spec(lo=1, hi=100, nonempty=True, distinct=True))
     backend: str = field(default="pillow", metadata=spec(choices=("pillow", "opencv")))
     subsampling: str = field(default="4:2:0", metadata=spec(choices=SUBSAMPLINGS))
     optimize: bool = False
     progressive: bool = False
 
-    def __post_init__(self) -> None:
-        if not self.qualities:
-            raise ConfigError("qualities: must list at least one quality 1..100")
-        if len(set(self.qualities)) != len(self.qualities):
-            raise ConfigError(f"qualities: {repeats(self.qualities)}")
-
 
 def plan_jpeg(p: JpegLadderParams, ctx: PlanContext) -> list[Level]:
+    """One level per quality, labelled by the quality."""
     levels = []
     for q in p.qualities:
         step = Step("jpeg", p.backend, JpegParams(q, p.subsampling, p.optimize, p.progressive))

@@ -5,10 +5,10 @@ only the resampling differs (optionally centre-cropped, or re-encoded as JPEG)."
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from ..core.errors import ConfigError
-from ..core.records import repeats, spec
+from ..core.records import record, spec
 from ..ops.jpeg import SUBSAMPLINGS
 from ..ops.resize import (
     BACKENDS,
@@ -19,7 +19,7 @@ from ..ops.resize import (
     combo_problem,
     resize_step,
 )
-from ._base import AxisDef, Level, PlanContext, register_axis
+from ._base import AxisDef, Level, PlanContext, check_output, register_axis
 from ._finish import finish_chain
 
 __all__ = ["ResizeAxisParams", "plan_resize"]
@@ -27,15 +27,23 @@ __all__ = ["ResizeAxisParams", "plan_resize"]
 _FIELD = {"backend": "backends", "method": "methods", "antialias": "antialias", "dtype": "dtypes"}
 
 
-@dataclass(frozen=True)
+@record
 class ResizeAxisParams:
-    backends: tuple[str, ...] = field(default=("opencv",), metadata=spec(choices=BACKENDS))
-    methods: tuple[str, ...] = field(default=("bicubic",), metadata=spec(choices=METHODS))
+    """Libraries x methods x antialias x dtype paths x targets (scales, sides or sizes)."""
+
+    backends: tuple[str, ...] = field(
+        default=("opencv",), metadata=spec(choices=BACKENDS, nonempty=True, distinct=True)
+    )
+    methods: tuple[str, ...] = field(
+        default=("bicubic",), metadata=spec(choices=METHODS, nonempty=True, distinct=True)
+    )
     mode: str = field(default="scale", metadata=spec(choices=SIZE_MODES))
-    scales: tuple[float, ...] = field(default=(), metadata=spec(lo=1e-3, hi=100.0))
-    sides: tuple[int, ...] = field(default=(), metadata=spec(lo=1, doc="shorter/longer modes"))
+    scales: tuple[float, ...] = field(default=(), metadata=spec(lo=1e-3, hi=100.0, distinct=True))
+    sides: tuple[int, ...] = field(
+        default=(), metadata=spec(lo=1, distinct=True, doc="shorter/longer modes")
+    )
     sizes: tuple[tuple[int, int], ...] = field(
-        default=(), metadata=spec(lo=1, doc="[h, w] for exact / fit-inside")
+        default=(), metadata=spec(lo=1, distinct=True, doc="[h, w] for exact / fit-inside")
     )
     only_downscale: bool = False
     antialias: tuple[bool, ...] | None = field(
@@ -51,13 +59,7 @@ class ResizeAxisParams:
     subsampling: str = field(default="4:2:0", metadata=spec(choices=SUBSAMPLINGS))
     jpeg_backend: str = field(default="pillow", metadata=spec(choices=("pillow", "opencv")))
 
-    def __post_init__(self) -> None:
-        if not self.backends or not self.methods:
-            raise ConfigError("backends/methods: must each list at least one value")
-        for name in ("backends", "methods", "scales", "sides", "sizes"):
-            vals = list(getattr(self, name))
-            if len(set(vals)) != len(vals):
-                raise ConfigError(f"{name}: {repeats(vals)}")
+    def _check(self) -> None:
         targets = self.targets()
         if not targets:
             key = {"scale": "scales", "shorter": "sides", "longer": "sides"}.get(self.mode, "sizes")
@@ -67,8 +69,7 @@ class ResizeAxisParams:
                 raise ConfigError(
                     f"{key}: not used with mode {self.mode!r}; use {self._target_key()!r}"
                 )
-        if self.save == "jpeg" and self.quality is None:
-            raise ConfigError("quality: required when save is 'jpeg'")
+        check_output(self.save, self.quality)
         for b, m, aa, dt in itertools.product(
             self.backends, self.methods, self.antialias or (None,), self.dtypes or (None,)
         ):
@@ -80,6 +81,7 @@ class ResizeAxisParams:
         return {"scale": "scales", "shorter": "sides", "longer": "sides"}.get(self.mode, "sizes")
 
     def targets(self) -> tuple:
+        """The targets of the mode: ``scales``, ``sides`` or ``sizes``."""
         return tuple(getattr(self, self._target_key()))
 
 
@@ -96,6 +98,7 @@ def _target_label(mode: str, t) -> str:  # noqa: ANN001
 
 
 def plan_resize(p: ResizeAxisParams, ctx: PlanContext) -> list[Level]:
+    """One level per combination; the label names only the dimensions that vary."""
     tail = finish_chain(p.center_crop, p.save, p.quality, p.subsampling, p.jpeg_backend)
     target_kw = {"scale": "scale", "shorter": "side", "longer": "side"}.get(p.mode, "size")
     levels = []

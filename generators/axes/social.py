@@ -11,18 +11,20 @@ Three modes, each a list of presets from the config's ``presets:`` map:
 
 ``level_value`` is the hop count, so a report draws the curve over hops. The tick label
 (``level``) is the hop count when it names the journey (one preset, or a sequence), else the
-journey itself (``whatsapp-like>facebook-like``). ``axis_params`` holds ``hops`` and ``journey``.
+journey itself (``whatsapp-like>facebook-like``). Drawn journeys are planned as one level per hop
+count, ``random,hops=2``, each journey a variant of it (its file named by the journey).
+``axis_params`` holds ``hops`` and ``journey``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from ..core.errors import ConfigError
 from ..core.messages import suggest
-from ..core.records import repeats, spec
+from ..core.records import record, repeats, spec
 from ..ops import Step
 from ..presets import Preset, journey_chain
 from ._base import AxisDef, Level, PlanContext, register_axis
@@ -33,12 +35,16 @@ MODES = ("repeat", "sequence", "random")
 MAX_HOPS = 20
 
 
-@dataclass(frozen=True)
+@record
 class SocialParams:
-    presets: tuple[str, ...] = field(metadata=spec(doc="preset names from presets:"))
+    """Preset names and the ``mode`` (``repeat``, ``sequence``, ``random``) with its hop counts:
+    ``hops`` for repeat/sequence, ``hop_range`` and ``journeys`` for random."""
+
+    presets: tuple[str, ...] = field(metadata=spec(nonempty=True, doc="preset names from presets:"))
     mode: str = field(default="repeat", metadata=spec(choices=MODES))
     hops: tuple[int, ...] | None = field(
-        default=None, metadata=spec(lo=1, hi=MAX_HOPS, doc="repeat/sequence; default [1, 2, 3]")
+        default=None,
+        metadata=spec(lo=1, hi=MAX_HOPS, distinct=True, doc="repeat/sequence; default [1, 2, 3]"),
     )
     hop_range: tuple[int, int] | None = field(
         default=None, metadata=spec(lo=1, hi=MAX_HOPS, doc="random: [min, max] hops")
@@ -49,9 +55,7 @@ class SocialParams:
     # chains themselves, so the suite definition (and its hash) changes with any preset edit.
     chains: tuple[tuple[str, tuple[Step, ...]], ...] = field(default=(), init=False)
 
-    def __post_init__(self) -> None:
-        if not self.presets:
-            raise ConfigError("presets: must list at least one preset name")
+    def _check(self) -> None:
         if self.mode == "random":
             if self.hops is not None:
                 raise ConfigError("hops: not used by mode 'random' (use hop_range)")
@@ -71,8 +75,6 @@ class SocialParams:
             if getattr(self, name) is not None:
                 raise ConfigError(f"{name}: only used by mode 'random', got mode {self.mode!r}")
         hops = self.hops or (1, 2, 3)
-        if len(set(hops)) != len(hops):
-            raise ConfigError(f"hops: {repeats(hops)}")
         object.__setattr__(self, "hops", tuple(hops))
         if len(set(self.presets)) != len(self.presets) and self.mode == "repeat":
             raise ConfigError(f"presets: {repeats(self.presets)}")
@@ -97,15 +99,19 @@ class SocialParams:
         return bound
 
 
-def _level(p: SocialParams, journey: tuple[str, ...], named_by_hops: bool, slot: str) -> Level:
+def _level(
+    p: SocialParams, journey: tuple[str, ...], named_by_hops: bool, slot: str, drawn: bool = False
+) -> Level:
     if not p.chains:
         raise ConfigError(
             "social axis: its presets were not bound; build it through load_config / parse_config"
         )
     chain = journey_chain(dict(p.chains), journey, p.decode_backend)
     k = len(journey)
-    label = str(k) if named_by_hops else ">".join(journey)
-    return Level(label, float(k), {"hops": k, "journey": list(journey)}, chain, slot)
+    name = str(k) if named_by_hops else ">".join(journey)
+    level = f"random,hops={k}" if drawn else name
+    params = {"hops": k, "journey": list(journey)}
+    return Level(level, float(k), params, chain, slot, variant=name if drawn else None)
 
 
 def _random_journeys(p: SocialParams, ctx: PlanContext) -> list[tuple[str, ...]]:
@@ -122,8 +128,11 @@ def _random_journeys(p: SocialParams, ctx: PlanContext) -> list[tuple[str, ...]]
 
 
 def plan_social(p: SocialParams, ctx: PlanContext) -> list[Level]:
+    """Levels by hop count: repeated presets, a listed sequence cut after each hop count, or
+    drawn journeys (one ``random,hops=k`` level per hop count)."""
     if p.mode == "random":
-        return [_level(p, j, False, f"journey{i}") for i, j in enumerate(_random_journeys(p, ctx))]
+        journeys = enumerate(_random_journeys(p, ctx))
+        return [_level(p, j, False, f"journey{i}", drawn=True) for i, j in journeys]
     if p.mode == "sequence":
         return [_level(p, p.presets[:k], True, f"hops={k}") for k in p.hops]
     single = len(p.presets) == 1

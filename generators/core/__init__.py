@@ -17,20 +17,24 @@ from .errors import (
     LockedError,
     OpError,
     OutputError,
+    ParamError,
     SourceError,
 )
 from .files import DirLock, atomic_write_bytes, write_failure, write_table_atomic
 from .messages import short_repr, suggest
-from .provenance import derive_seed, git_revision, library_versions, short_hash
+from .provenance import derive_seed, git_revision, library_version, library_versions, short_hash
 from .records import (
     check_choice,
     check_float,
     check_int,
     from_mapping,
+    is_record,
     parse_folds,
+    record,
     repeats,
     spec,
     to_plain,
+    validate_fields,
 )
 from .registry import Registry, import_target
 from .yamlsafe import load_yaml
@@ -41,6 +45,7 @@ __all__ = [
     "LockedError",
     "OpError",
     "OutputError",
+    "ParamError",
     "SourceError",
     "DirLock",
     "atomic_write_bytes",
@@ -50,16 +55,20 @@ __all__ = [
     "suggest",
     "derive_seed",
     "git_revision",
+    "library_version",
     "library_versions",
     "short_hash",
     "check_choice",
     "check_float",
     "check_int",
     "from_mapping",
+    "is_record",
     "parse_folds",
+    "record",
     "repeats",
     "spec",
     "to_plain",
+    "validate_fields",
     "Registry",
     "import_target",
     "load_yaml",

@@ -7,6 +7,7 @@ __all__ = [
     "ConfigError",
     "SourceError",
     "OpError",
+    "ParamError",
     "LockedError",
     "OutputError",
 ]
@@ -33,6 +34,14 @@ class SourceError(DegradebenchError):
 
 class OpError(DegradebenchError, ValueError):
     """An op or its parameters are invalid (unknown op, out-of-range parameter)."""
+
+
+class ParamError(ConfigError, OpError):
+    """A parameter record refused a value when it was built (``@record`` validation).
+
+    One type for YAML and Python alike: it is a ConfigError (a bad value in the configuration)
+    and an OpError (an op's parameters are invalid), so callers catching either see it.
+    """
 
 
 class LockedError(DegradebenchError):

@@ -7,11 +7,12 @@ import errno
 import os
 import secrets
 from pathlib import Path
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING
 
 from .errors import OutputError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["atomic_write_bytes", "write_table_atomic", "write_failure", "DirLock"]
 
@@ -58,6 +59,8 @@ def write_table_atomic(table: pa.Table, path: Path) -> None:
     tmp = _tmp_name(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        import pyarrow.parquet as pq  # noqa: PLC0415 - keeps the kernel (and --help) light
+
         pq.write_table(table, tmp, compression="snappy")
         os.replace(tmp, path)
     except BaseException as exc:

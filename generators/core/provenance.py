@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 import re
 import subprocess
 from pathlib import Path
 
-__all__ = ["library_versions", "git_revision", "derive_seed", "short_hash"]
+__all__ = [
+    "library_version",
+    "library_versions",
+    "git_revision",
+    "derive_seed",
+    "short_hash",
+]
 
 
 def short_hash(text: str | bytes, n: int = 16) -> str:
+    """The first ``n`` hex digits of the sha256 of ``text``."""
     data = text.encode() if isinstance(text, str) else text
     return hashlib.sha256(data).hexdigest()[:n]
 
@@ -40,30 +48,74 @@ def git_revision() -> str | None:
     return rev if out.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", rev) else None
 
 
+# How each name is read, in one place: ("module", M) -> ``M.__version__``; ("pillow", F) ->
+# ``PIL.features.version(F)`` (a library Pillow bundles); ("opencv-build", K) -> the ``K:`` line of
+# ``cv2.getBuildInformation()``; ("dist", D) -> the installed distribution D's version.
+# A name not listed is read as a distribution.
+_READERS: dict[str, tuple[str, str]] = {
+    "degradebench": ("dist", "degradebench"),
+    "pillow": ("module", "PIL"),
+    "pillow_libjpeg_turbo": ("pillow", "libjpeg_turbo"),
+    "pillow_jpeg": ("pillow", "jpg"),
+    "pillow_zlib": ("pillow", "zlib"),
+    "pillow_webp": ("pillow", "webp"),
+    "pillow_littlecms": ("pillow", "littlecms2"),
+    "opencv": ("module", "cv2"),
+    "opencv_jpeg": ("opencv-build", "JPEG"),
+    "numpy": ("module", "numpy"),
+    "torch": ("module", "torch"),
+    "skimage": ("module", "skimage"),
+    "jpeglib": ("module", "jpeglib"),
+}
+
+# What every manifest records (key order is part of the manifest's metadata).
+RECORDED = (
+    "pillow",
+    "pillow_libjpeg_turbo",
+    "pillow_zlib",
+    "pillow_webp",
+    "opencv",
+    "opencv_jpeg",
+    "numpy",
+)
+
+
+@functools.cache
+def library_version(name: str) -> str | None:
+    """The version of a library (or of a library bundled inside another), None when absent.
+
+    The one way the project reads versions: manifests, results and backends all call it.
+    """
+    how, what = _READERS.get(name, ("dist", name))
+    if how == "dist":
+        import importlib.metadata as md
+
+        try:
+            return md.version(what)
+        except md.PackageNotFoundError:
+            return None
+    try:
+        if how == "module":
+            return str(importlib.import_module(what).__version__)
+        if how == "pillow":
+            from PIL import features
+
+            return features.version(what)
+        import cv2
+
+        lines = cv2.getBuildInformation().splitlines()
+    except ImportError:  # an optional library that is not installed
+        return None
+    return next(
+        (ln.split(":", 1)[1].strip() for ln in lines if ln.strip().startswith(f"{what}:")), None
+    )
+
+
 @functools.lru_cache(maxsize=1)
 def library_versions() -> dict[str, str | None]:
-    import cv2
-    import numpy
-    import PIL
-    from degradebench import __version__
-    from PIL import features
-
-    jpeg_line = next(
-        (
-            ln.split(":", 1)[1].strip()
-            for ln in cv2.getBuildInformation().splitlines()
-            if ln.strip().startswith("JPEG:")
-        ),
-        None,
-    )
+    """What a manifest records: degradebench, the git revision and the codec libraries."""
     return {
-        "degradebench": __version__,
+        "degradebench": library_version("degradebench"),
         "git_revision": git_revision(),
-        "pillow": PIL.__version__,
-        "pillow_libjpeg_turbo": features.version("libjpeg_turbo"),
-        "pillow_zlib": features.version("zlib"),
-        "pillow_webp": features.version("webp"),
-        "opencv": cv2.__version__,
-        "opencv_jpeg": jpeg_line,
-        "numpy": numpy.__version__,
+        **{name: library_version(name) for name in RECORDED},
     }

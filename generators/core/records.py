@@ -1,8 +1,11 @@
-"""Build frozen, self-validating parameter records from YAML mappings with path-aware errors.
+"""Frozen, self-validating parameter records, built from Python or YAML by one validation path.
 
-``from_mapping(Params, {"quality": 130}, "suites.default.axes.jpeg")`` raises
-``ConfigError("suites.default.axes.jpeg.quality: must be an integer 1..100, got 130")``.
-Field metadata drives validation: ``field(metadata=spec(lo=1, hi=100))``, ``choices=...``.
+``@record`` makes a class a frozen dataclass whose fields are checked when it is built, from the
+type hints and the field metadata (``field(metadata=spec(lo=1, hi=100))``, ``choices=...``):
+``JpegParams(quality=130)`` raises ``ParamError("quality: must be an integer 1..100, got 130")``.
+A record's optional ``_check(self)`` method holds the checks that span several fields.
+``from_mapping(Params, {"quality": 130}, "suites.default.axes.jpeg")`` runs the same checks and
+only adds the YAML path: ``"suites.default.axes.jpeg.quality: must be an integer 1..100, ..."``.
 """
 
 from __future__ import annotations
@@ -14,10 +17,13 @@ import typing
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, ParamError
 from .messages import short_repr, suggest
 
 __all__ = [
+    "record",
+    "validate_fields",
+    "is_record",
     "spec",
     "from_mapping",
     "check_int",
@@ -29,12 +35,28 @@ __all__ = [
 ]
 
 
-
 def spec(
-    *, lo: float | None = None, hi: float | None = None, choices: tuple | None = None, doc: str = ""
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    gt: float | None = None,
+    choices: tuple | None = None,
+    nonempty: bool = False,
+    distinct: bool = False,
+    doc: str = "",
 ) -> dict:
-    """Field metadata: numeric bounds (inclusive), allowed values, a one-line description."""
-    return {"lo": lo, "hi": hi, "choices": choices, "doc": doc}
+    """Field metadata: numeric bounds (``lo``/``hi`` inclusive, ``gt`` exclusive), allowed
+    values (each checked per item of a list), for a list field whether it must hold at least
+    one value (``nonempty``) and no repeats (``distinct``), and a one-line description."""
+    return {
+        "lo": lo,
+        "hi": hi,
+        "gt": gt,
+        "choices": choices,
+        "nonempty": nonempty,
+        "distinct": distinct,
+        "doc": doc,
+    }
 
 
 def repeats(values: Any) -> str:
@@ -52,7 +74,15 @@ def _kind(v: Any) -> str:
     return f"{short_repr(v)} ({type(v).__name__})"
 
 
+def _bounds(lo: float | None, hi: float | None) -> str:
+    """'1..100', '>= 1' or '<= 7': the allowed range as the messages write it."""
+    if lo is not None and hi is not None:
+        return f"{lo}..{hi}"
+    return f">= {lo}" if lo is not None else f"<= {hi}"
+
+
 def check_int(value: Any, path: str, lo: int | None = None, hi: int | None = None) -> int:
+    """``value`` as an int within ``lo``..``hi`` (inclusive), else ConfigError."""
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, float) and value.is_integer():
             value = int(value)
@@ -60,23 +90,30 @@ def check_int(value: Any, path: str, lo: int | None = None, hi: int | None = Non
             rng = f" {lo}..{hi}" if lo is not None and hi is not None else ""
             raise ConfigError(f"{path}: must be an integer{rng}, got {_kind(value)}")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
-        lo_s = "" if lo is None else str(lo)
-        hi_s = "" if hi is None else str(hi)
-        raise ConfigError(f"{path}: must be an integer {lo_s}..{hi_s}, got {value}")
+        raise ConfigError(f"{path}: must be an integer {_bounds(lo, hi)}, got {value}")
     return int(value)
 
 
-def check_float(value: Any, path: str, lo: float | None = None, hi: float | None = None) -> float:
+def check_float(
+    value: Any,
+    path: str,
+    lo: float | None = None,
+    hi: float | None = None,
+    gt: float | None = None,
+) -> float:
+    """``value`` as a float within ``lo``..``hi`` (inclusive) and above ``gt``, else ConfigError."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ConfigError(f"{path}: must be a finite number, got {_kind(value)}")
+    if gt is not None and not value > gt:
+        top = "" if hi is None else f" and <= {hi:g}"
+        raise ConfigError(f"{path}: must be a number > {gt:g}{top}, got {value}")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
-        lo_s = "" if lo is None else str(lo)
-        hi_s = "" if hi is None else str(hi)
-        raise ConfigError(f"{path}: must be a number {lo_s}..{hi_s}, got {value}")
+        raise ConfigError(f"{path}: must be a number {_bounds(lo, hi)}, got {value}")
     return float(value)
 
 
 def check_choice(value: Any, path: str, choices: tuple | list) -> Any:
+    """``value`` when it is one of ``choices``, else ConfigError with the close matches."""
     if value not in choices:
         names = [str(c) for c in choices]
         raise ConfigError(
@@ -90,7 +127,7 @@ def _strip_optional(tp: Any) -> tuple[Any, bool]:
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         if len(args) != len(typing.get_args(tp)):
-            return (args[0] if len(args) == 1 else typing.Union[tuple(args)]), True
+            return (args[0] if len(args) == 1 else typing.Union[tuple(args)]), True  # noqa: UP007
     return tp, False
 
 
@@ -113,7 +150,7 @@ def _coerce(value: Any, tp: Any, path: str, meta: Mapping) -> Any:
     if tp is int:
         return check_int(value, path, lo, hi)
     if tp is float:
-        return check_float(value, path, lo, hi)
+        return check_float(value, path, lo, hi, meta.get("gt"))
     if tp is str:
         if not isinstance(value, str):
             raise ConfigError(f"{path}: must be a string, got {_kind(value)}")
@@ -122,16 +159,23 @@ def _coerce(value: Any, tp: Any, path: str, meta: Mapping) -> Any:
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{path}: must be a list, got {_kind(value)}")
         args = typing.get_args(tp)
+        item_meta = {k: v for k, v in meta.items() if k not in ("nonempty", "distinct")}
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(value) != len(args):
                 raise ConfigError(
                     f"{path}: must be a list of {len(args)} values, got {short_repr(value)}"
                 )
             return tuple(
-                _coerce(v, a, f"{path}[{i}]", meta) for i, (v, a) in enumerate(zip(value, args))
+                _coerce(v, a, f"{path}[{i}]", item_meta)
+                for i, (v, a) in enumerate(zip(value, args))
             )
         item_tp = args[0] if args else Any
-        return tuple(_coerce(v, item_tp, f"{path}[{i}]", meta) for i, v in enumerate(value))
+        items = tuple(_coerce(v, item_tp, f"{path}[{i}]", item_meta) for i, v in enumerate(value))
+        if meta.get("nonempty") and not items:
+            raise ConfigError(f"{path}: must list at least one value")
+        if meta.get("distinct") and len(set(items)) != len(items):
+            raise ConfigError(f"{path}: {repeats(items)}")
+        return items
     if origin in (typing.Union, types.UnionType):
         errors = []
         for alt in typing.get_args(tp):
@@ -141,7 +185,7 @@ def _coerce(value: Any, tp: Any, path: str, meta: Mapping) -> Any:
                 errors.append(str(exc).split(": ", 1)[-1])
         raise ConfigError(f"{path}: {' or '.join(errors)}")
     if dataclasses.is_dataclass(tp):
-        return from_mapping(tp, value, path)
+        return value if isinstance(value, tp) else from_mapping(tp, value, path)
     if origin is dict or tp is dict:
         if not isinstance(value, Mapping):
             raise ConfigError(f"{path}: must be a mapping, got {_kind(value)}")
@@ -151,32 +195,110 @@ def _coerce(value: Any, tp: Any, path: str, meta: Mapping) -> Any:
     raise ConfigError(f"{path}: unsupported value {_kind(value)}")
 
 
+def _field_table(cls: type) -> tuple[tuple[str, Any, Mapping], ...]:
+    """(name, type hint, metadata) of the init fields, resolved once per class."""
+    table = cls.__dict__.get("__record_fields__")
+    if table is None:
+        hints = typing.get_type_hints(cls)
+        table = tuple(
+            (f.name, hints[f.name], f.metadata) for f in dataclasses.fields(cls) if f.init
+        )
+        cls.__record_fields__ = table
+    return table
+
+
+def validate_fields(obj: Any) -> None:
+    """Check (and normalise: lists -> tuples, whole floats -> ints) every init field of a
+    frozen dataclass instance against its type hint and ``spec`` metadata.
+
+    Raises:
+        ParamError: ``"name: must be ..., got ..."`` for the first field that fails.
+    """
+    for name, tp, meta in _field_table(type(obj)):
+        value = getattr(obj, name)
+        try:
+            new = _coerce(value, tp, name, meta)
+        except ConfigError as exc:
+            raise ParamError(str(exc)) from None
+        if new is not value:
+            object.__setattr__(obj, name, new)
+
+
+def _validate_record(self: Any) -> None:
+    validate_fields(self)
+    check = getattr(self, "_check", None)
+    if check is not None:
+        try:
+            check()
+        except ParamError:
+            raise
+        except (ConfigError, ValueError) as exc:  # OpError is a ValueError too
+            raise ParamError(str(exc)) from None
+
+
+def record(cls: type | None = None) -> Any:
+    """Class decorator: a frozen dataclass that validates every field when it is built.
+
+    The checks come from the type hints and ``spec`` metadata (one path for Python and YAML);
+    an optional ``_check(self)`` method adds the checks that span several fields. A record may
+    not define ``__post_init__``: that is where the validation runs.
+    """
+
+    def wrap(c: type) -> type:
+        if "__post_init__" in c.__dict__:
+            raise TypeError(
+                f"@record {c.__name__}: put cross-field checks in _check, not __post_init__"
+            )
+        c.__post_init__ = _validate_record
+        return dataclasses.dataclass(frozen=True)(c)
+
+    return wrap if cls is None else wrap(cls)
+
+
+def is_record(cls: type) -> bool:
+    """True for a class made by :func:`record` (it validates itself at construction)."""
+    return getattr(cls, "__post_init__", None) is _validate_record
+
+
 def from_mapping(cls: type, mapping: Any, path: str) -> Any:
-    """Build dataclass ``cls`` from ``mapping``; unknown keys and bad values raise ConfigError."""
+    """Build dataclass ``cls`` from ``mapping``; unknown keys and bad values raise ConfigError
+    whose message starts with ``path`` (a ParamError when the record itself refused a value)."""
     if mapping is None:
         mapping = {}
     if not isinstance(mapping, Mapping):
         raise ConfigError(f"{path}: must be a mapping, got {_kind(mapping)}")
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-    hints = typing.get_type_hints(cls)
     for key in mapping:
         if key not in fields:
             names = sorted(fields)
             raise ConfigError(
                 f"{path}.{key}: unknown key; {suggest(key, names)}allowed: {', '.join(names)}"
             )
-    kwargs = {}
     for name, f in fields.items():
-        sub = f"{path}.{name}" if path else name
-        if name in mapping:
-            kwargs[name] = _coerce(mapping[name], hints[name], sub, f.metadata)
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+        if (
+            name not in mapping
+            and f.default is dataclasses.MISSING
+            and f.default_factory is dataclasses.MISSING
+        ):
             raise ConfigError(f"{path}: missing required key {name!r}")
+    if is_record(cls):
+        kwargs = dict(mapping)  # the record validates itself: one path for YAML and Python
+    else:
+        hints = typing.get_type_hints(cls)
+        kwargs = {
+            name: _coerce(
+                mapping[name], hints[name], f"{path}.{name}" if path else name, f.metadata
+            )
+            for name, f in fields.items()
+            if name in mapping
+        }
     try:
         return cls(**kwargs)
     except ConfigError as exc:
         msg = str(exc)
-        raise ConfigError(msg if msg.startswith(path) else f"{path}.{msg}") from None
+        if path and not msg.startswith((f"{path}.", f"{path}:", f"{path}[")):
+            msg = f"{path}.{msg}"
+        raise (ParamError if isinstance(exc, ParamError) else ConfigError)(msg) from None
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
 

@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import ConfigError, OpError
-from ..core.registry import Registry
 from ..core.messages import short_repr
 from ..core.records import from_mapping, to_plain
+from ..core.registry import Registry
+from .passthrough import passthrough_step
 
 __all__ = ["Step", "ImageState", "OpDef", "OPS", "register_op", "make_step", "canonical_chain"]
 
@@ -32,6 +33,7 @@ class Step:
     preset: str | None = None  # platform-like preset that contributed this step, if any
 
     def to_json(self) -> dict:
+        """``{op, backend, params[, preset]}``: the step as the manifest's chain stores it."""
         d = {"op": self.op, "backend": self.backend, "params": to_plain(self.params)}
         if self.preset is not None:
             d["preset"] = self.preset
@@ -68,9 +70,11 @@ class ImageState:
     passthrough: ImageState | None = None
 
     def replace(self, **changes: Any) -> ImageState:
+        """A copy with ``changes`` (states are immutable)."""
         return dataclasses.replace(self, **changes)
 
     def require_pixels(self, op: str) -> np.ndarray:
+        """The pixels, or OpError telling ``op``'s user to insert a decode step."""
         if self.pixels is None:
             raise OpError(
                 f"op {op!r} needs pixels but the previous step was an encoder ({self.fmt}); "
@@ -92,6 +96,7 @@ class OpDef:
 
     @property
     def default_backend(self) -> str:
+        """The backend a step gets when it names none (the first listed)."""
         return self.backends[0]
 
 
@@ -99,6 +104,7 @@ OPS: Registry[OpDef] = Registry("op")
 
 
 def register_op(opdef: OpDef) -> OpDef:
+    """Add an op to ``OPS`` (duplicates are refused)."""
     OPS.register(opdef.name, opdef)
     return opdef
 
@@ -126,7 +132,7 @@ def make_step(
             f"{path}.backend: op {opdef.name!r} has backends {', '.join(opdef.backends)}; got {short_repr(backend)}"
         )
     if "params" in spec:
-        extra = set(spec) - {"op", "backend", "params", "preset"}
+        extra = set(spec) - {"op", "backend", "params", "preset", "skipped"}  # manifest keys
         if extra:
             raise ConfigError(f"{path}: unexpected keys {sorted(extra)} beside 'params'")
         raw = spec["params"]
@@ -137,19 +143,14 @@ def make_step(
 
 
 def run_chain(state: ImageState, steps: list[Step] | tuple[Step, ...]) -> ImageState:
+    """Apply ``steps`` in order; after a skip rule fired, only the next encoder runs (it emits
+    the passed-through file)."""
     for step in steps:
         opdef = OPS.get(step.op)
         if state.passthrough is not None:
             # A skip rule let the incoming file through: nothing runs until the hop's encoder,
-            # which emits that file unchanged.
-            if opdef.encoder is not None:
-                if opdef.encoder != state.passthrough.fmt:
-                    raise OpError(
-                        f"a skip rule passed a {state.passthrough.fmt} file through but the next "
-                        f"encoder {step.op!r} writes {opdef.encoder}; list only {opdef.encoder} "
-                        f"in the skip rule's formats"
-                    )
-                state = state.passthrough
+            # which emits that file, under the hop's metadata policy (see passthrough.py).
+            state = passthrough_step(state, step, opdef)
             continue
         state = opdef.apply(state, step.params, step.backend)
     return state

@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-import numpy as np
+from dataclasses import field
 
 from ..core.errors import OpError
-from ..core.records import spec
+from ..core.records import record, spec
 from ._base import ImageState, OpDef, register_op
 from .crop import cropped_state
 
-__all__ = ["CenterCropParams", "center_crop_numpy", "center_offsets"]
+__all__ = ["CenterCropParams", "center_offsets"]
 
 
-@dataclass(frozen=True)
+@record
 class CenterCropParams:
+    """The size of the centre crop in pixels."""
+
     height: int = field(metadata=spec(lo=1))
     width: int = field(metadata=spec(lo=1))
-
-    def __post_init__(self) -> None:
-        for name in ("height", "width"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise OpError(f"{name}: must be an integer >= 1, got {v!r}")
 
 
 def center_offsets(h: int, w: int, p: CenterCropParams) -> tuple[int, int]:
@@ -34,11 +28,6 @@ def center_offsets(h: int, w: int, p: CenterCropParams) -> tuple[int, int]:
             f"use sources at least that large"
         )
     return (h - p.height) // 2, (w - p.width) // 2
-
-
-def center_crop_numpy(img: np.ndarray, p: CenterCropParams) -> np.ndarray:
-    top, left = center_offsets(img.shape[0], img.shape[1], p)
-    return img[top : top + p.height, left : left + p.width]
 
 
 def _apply_center_crop(state: ImageState, p: CenterCropParams, backend: str) -> ImageState:

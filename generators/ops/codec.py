@@ -13,16 +13,15 @@ call here selects its build explicitly, so steps never depend on what ran before
 
 from __future__ import annotations
 
-import functools
 import os
-import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
 
+from ..backends import get_backend, register_kernel
 from ..core.errors import ConfigError, OpError
-from ..core.records import spec
+from ..core.records import record, spec
 from ._base import ImageState, OpDef, register_op
 from .jpeg import SUBSAMPLINGS, JpegParams, decode_opencv, decode_pillow, jpeg_opencv, jpeg_pillow
 
@@ -44,6 +43,7 @@ __all__ = [
 ]
 
 DCT_METHODS = ("islow", "ifast", "float")
+ENCODE_BACKENDS = ("pillow", "opencv", "jpeglib")
 
 
 def _jpeglib_names() -> dict[str, str]:
@@ -61,14 +61,12 @@ JPEGLIB_IMPLEMENTATIONS: dict[str, str] = _jpeglib_names()
 
 
 def jpeglib_available() -> bool:
-    try:
-        import jpeglib  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """True when the optional ``jpeglib`` package is installed."""
+    return get_backend("jpeglib").version() is not None
 
 
 def require_jpeglib(what: str) -> None:
+    """ConfigError naming ``what`` and the install command when jpeglib is missing."""
     if not jpeglib_available():
         raise ConfigError(
             f"{what} needs the optional package 'jpeglib' (IJG libjpeg / mozjpeg builds); "
@@ -76,48 +74,29 @@ def require_jpeglib(what: str) -> None:
         )
 
 
-@functools.lru_cache(maxsize=2)
+_JPEG_BUNDLERS = ("pillow", "opencv")
+
+
 def bundled_implementation(backend: str) -> str:
     """The libjpeg build inside Pillow or OpenCV, e.g. ``libjpeg-turbo-3.2.0``."""
-    if backend == "pillow":
-        from PIL import features
-
-        v = features.version("libjpeg_turbo")
-        if v:
-            return f"libjpeg-turbo-{v}"
-        return f"libjpeg-{features.version('jpg') or 'unknown'}"
-    if backend == "opencv":
-        import cv2
-
-        for line in cv2.getBuildInformation().splitlines():
-            if line.strip().startswith("JPEG:"):
-                text = line.split(":", 1)[1]
-                m = re.search(r"ver\s*([0-9][0-9.]*[0-9a-z]?)", text)
-                kind = "libjpeg-turbo" if "turbo" in text else "libjpeg"
-                return f"{kind}-{m.group(1) if m else 'unknown'}"
-        return "unknown"
-    raise ConfigError(f"backend: {backend!r} bundles no libjpeg; use pillow or opencv")
+    build = get_backend(backend).jpeg_build if backend in _JPEG_BUNDLERS else None
+    if build is None:
+        raise ConfigError(f"backend: {backend!r} bundles no libjpeg; use pillow or opencv")
+    return build()
 
 
 def wrapper_version(backend: str) -> str:
-    if backend == "pillow":
-        import PIL
-
-        return PIL.__version__
-    if backend == "opencv":
-        import cv2
-
-        return cv2.__version__
-    if backend == "jpeglib":
-        require_jpeglib("backend 'jpeglib'")
-        import jpeglib
-
-        return jpeglib.__version__
-    raise ConfigError(f"backend: must be pillow, opencv or jpeglib, got {backend!r}")
+    """The version of the Python package that calls libjpeg (Pillow, OpenCV or jpeglib)."""
+    if backend not in ENCODE_BACKENDS:
+        raise ConfigError(f"backend: must be pillow, opencv or jpeglib, got {backend!r}")
+    version = get_backend(backend).version()
+    if version is None:  # only the optional jpeglib can be missing
+        require_jpeglib(f"backend {backend!r}")
+    return version
 
 
 def _check_implementation(backend: str, implementation: str) -> None:
-    if backend == "jpeglib":
+    if get_backend(backend).jpeg_build is None:  # jpeglib: one of the builds it ships
         if implementation not in JPEGLIB_IMPLEMENTATIONS:
             raise OpError(
                 f"implementation: jpeglib has {', '.join(JPEGLIB_IMPLEMENTATIONS)}; "
@@ -140,7 +119,7 @@ def _check_version(backend: str, version: str | None) -> None:
         )
 
 
-@dataclass(frozen=True)
+@record
 class JpegCodecParams:
     """A JPEG encode by ``implementation`` (see JPEGLIB_IMPLEMENTATIONS, or the libjpeg-turbo
     bundled in Pillow/OpenCV). mozjpeg through jpeglib always writes progressive, optimised
@@ -154,17 +133,7 @@ class JpegCodecParams:
     dct: str = field(default="islow", metadata=spec(choices=DCT_METHODS))
     version: str | None = None  # the wrapper's version (Pillow, OpenCV or jpeglib)
 
-    def __post_init__(self) -> None:
-        if isinstance(self.quality, bool) or not isinstance(self.quality, int):
-            raise OpError(f"quality: must be an integer 1..100, got {self.quality!r}")
-        if not 1 <= self.quality <= 100:
-            raise OpError(f"quality: must be an integer 1..100, got {self.quality!r}")
-        if self.subsampling not in SUBSAMPLINGS:
-            raise OpError(
-                f"subsampling: must be one of {', '.join(SUBSAMPLINGS)}, got {self.subsampling!r}"
-            )
-        if self.dct not in DCT_METHODS:
-            raise OpError(f"dct: must be one of {', '.join(DCT_METHODS)}, got {self.dct!r}")
+    def _check(self) -> None:
         if self.is_mozjpeg and not (self.progressive and self.optimize):
             raise OpError(
                 "progressive/optimize: mozjpeg (through jpeglib) always writes progressive, "
@@ -173,6 +142,7 @@ class JpegCodecParams:
 
     @property
     def is_mozjpeg(self) -> bool:
+        """mozjpeg writes its own (non-IJG) tables, progressive and optimised."""
         return self.implementation.startswith("mozjpeg")
 
 
@@ -190,18 +160,23 @@ def _jpeglib_dct(jpeglib, name: str):  # noqa: ANN001, ANN202
     ]
 
 
+@register_kernel
 def jpeg_codec_pillow(img: np.ndarray, p: JpegCodecParams) -> bytes:
+    """Pillow's bundled libjpeg-turbo (islow DCT only), through the ``jpeg`` op's kernel."""
     if p.dct != "islow":
         raise OpError(f"dct: Pillow always encodes with the islow DCT, got {p.dct!r}")
     return jpeg_pillow(img, JpegParams(p.quality, p.subsampling, p.optimize, p.progressive))
 
 
+@register_kernel
 def jpeg_codec_opencv(img: np.ndarray, p: JpegCodecParams) -> bytes:
+    """OpenCV's bundled libjpeg-turbo (islow DCT only), through the ``jpeg`` op's kernel."""
     if p.dct != "islow":
         raise OpError(f"dct: OpenCV always encodes with the islow DCT, got {p.dct!r}")
     return jpeg_opencv(img, JpegParams(p.quality, p.subsampling, p.optimize, p.progressive))
 
 
+@register_kernel
 def jpeg_codec_jpeglib(img: np.ndarray, p: JpegCodecParams) -> bytes:
     """``jpeglib.from_spatial(img).write_spatial(path, qt=quality, dct_method=..., flags=...)``
     with the sampling factors of ``subsampling`` and the selected libjpeg build."""
@@ -221,18 +196,11 @@ def jpeg_codec_jpeglib(img: np.ndarray, p: JpegCodecParams) -> bytes:
             return fh.read()
 
 
-_ENCODERS = {
-    "pillow": jpeg_codec_pillow,
-    "opencv": jpeg_codec_opencv,
-    "jpeglib": jpeg_codec_jpeglib,
-}
-
-
 def _apply_codec(state: ImageState, p: JpegCodecParams, backend: str) -> ImageState:
     img = state.require_pixels("jpeg_codec")
     _check_implementation(backend, p.implementation)
     _check_version(backend, p.version)
-    data = _ENCODERS[backend](img, p)
+    data = get_backend(backend).kernel("jpeg_codec")(img, p)
     return state.replace(
         pixels=None,
         data=data,
@@ -247,7 +215,7 @@ register_op(
     OpDef(
         "jpeg_codec",
         JpegCodecParams,
-        ("pillow", "opencv", "jpeglib"),
+        ENCODE_BACKENDS,
         _apply_codec,
         encoder="jpeg",
         doc="JPEG encode by a named libjpeg implementation (libjpeg-turbo, IJG libjpeg, mozjpeg)",
@@ -255,7 +223,7 @@ register_op(
 )
 
 
-@dataclass(frozen=True)
+@record
 class JpegDecodeParams:
     """A JPEG decode by ``implementation`` with the IDCT method and fancy (smooth) chroma
     upsampling as parameters. Pillow and OpenCV decode with islow and fancy upsampling only."""
@@ -264,10 +232,6 @@ class JpegDecodeParams:
     idct: str = field(default="islow", metadata=spec(choices=DCT_METHODS))
     fancy_upsampling: bool = True
     version: str | None = None  # the wrapper's version (Pillow, OpenCV or jpeglib)
-
-    def __post_init__(self) -> None:
-        if self.idct not in DCT_METHODS:
-            raise OpError(f"idct: must be one of {', '.join(DCT_METHODS)}, got {self.idct!r}")
 
 
 def _fixed_decoder(backend: str, p: JpegDecodeParams) -> None:
@@ -278,16 +242,21 @@ def _fixed_decoder(backend: str, p: JpegDecodeParams) -> None:
         )
 
 
+@register_kernel
 def jpeg_decode_pillow(data: bytes, p: JpegDecodeParams) -> np.ndarray:
+    """Pillow's decoder (islow, fancy upsampling only): :func:`decode_pillow`."""
     _fixed_decoder("pillow", p)
     return decode_pillow(data)
 
 
+@register_kernel
 def jpeg_decode_opencv(data: bytes, p: JpegDecodeParams) -> np.ndarray:
+    """OpenCV's decoder (islow, fancy upsampling only): :func:`decode_opencv`."""
     _fixed_decoder("opencv", p)
     return decode_opencv(data)
 
 
+@register_kernel
 def jpeg_decode_jpeglib(data: bytes, p: JpegDecodeParams) -> np.ndarray:
     """``jpeglib.read_spatial(path, dct_method=..., flags=['+/-DO_FANCY_UPSAMPLING']).spatial``."""
     jpeglib = _jpeglib_select(p.implementation)
@@ -301,13 +270,6 @@ def jpeg_decode_jpeglib(data: bytes, p: JpegDecodeParams) -> np.ndarray:
     return arr[..., 0] if arr.ndim == 3 and arr.shape[2] == 1 else arr
 
 
-_DECODERS = {
-    "pillow": jpeg_decode_pillow,
-    "opencv": jpeg_decode_opencv,
-    "jpeglib": jpeg_decode_jpeglib,
-}
-
-
 def _apply_decode(state: ImageState, p: JpegDecodeParams, backend: str) -> ImageState:
     if state.data is None or state.fmt != "jpeg":
         raise OpError(
@@ -316,7 +278,7 @@ def _apply_decode(state: ImageState, p: JpegDecodeParams, backend: str) -> Image
         )
     _check_implementation(backend, p.implementation)
     _check_version(backend, p.version)
-    pixels = _DECODERS[backend](state.data, p)
+    pixels = get_backend(backend).kernel("jpeg_decode")(state.data, p)
     return state.replace(
         pixels=pixels,
         data=None,
@@ -330,7 +292,7 @@ register_op(
     OpDef(
         "jpeg_decode",
         JpegDecodeParams,
-        ("pillow", "opencv", "jpeglib"),
+        ENCODE_BACKENDS,
         _apply_decode,
         doc="JPEG decode by a named implementation with IDCT method and fancy upsampling",
     )

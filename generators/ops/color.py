@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import functools
 import io
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
 from PIL import ImageCms
 
+from ..backends import get_backend, register_kernel
 from ..core.errors import OpError
-from ..core.records import spec
+from ..core.records import record, spec
 from ._base import ImageState, OpDef, register_op
 from .jpeg import pil_image
 
-__all__ = ["ColorParams", "MODES", "INTENTS", "color_pillow", "littlecms_version"]
+__all__ = ["ColorParams", "MODES", "INTENTS", "color_pillow"]
 
 MODES = ("to-srgb", "drop-icc")
 INTENTS = ("perceptual", "relative", "saturation", "absolute")
@@ -35,22 +36,12 @@ _INTENT = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class ColorParams:
+    """``mode``: convert to sRGB or drop the profile; ``intent``: the LittleCMS rendering intent."""
+
     mode: str = field(default="to-srgb", metadata=spec(choices=MODES))
     intent: str = field(default="relative", metadata=spec(choices=INTENTS))
-
-    def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise OpError(f"mode: must be one of {', '.join(MODES)}, got {self.mode!r}")
-        if self.intent not in INTENTS:
-            raise OpError(f"intent: must be one of {', '.join(INTENTS)}, got {self.intent!r}")
-
-
-def littlecms_version() -> str | None:
-    from PIL import features
-
-    return features.version("littlecms2")
 
 
 @functools.lru_cache(maxsize=1)
@@ -69,6 +60,7 @@ def _transform(icc: bytes, mode: str, intent: str) -> ImageCms.ImageCmsTransform
         ) from None
 
 
+@register_kernel
 def color_pillow(img: np.ndarray, icc: bytes, p: ColorParams) -> np.ndarray:
     """``img`` (in the space of profile ``icc``) converted to sRGB, as RGB uint8."""
     im = pil_image(img)
@@ -88,7 +80,11 @@ def _apply_color(state: ImageState, p: ColorParams, backend: str) -> ImageState:
     if p.mode == "drop-icc":
         return state.replace(meta=meta)
     return state.replace(
-        pixels=color_pillow(img, icc, p), data=None, fmt=None, lossless_pixels=False, meta=meta
+        pixels=get_backend(backend).kernel("color")(img, icc, p),
+        data=None,
+        fmt=None,
+        lossless_pixels=False,
+        meta=meta,
     )
 
 

@@ -2,36 +2,31 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
 
+from ..backends import get_backend, register_kernel
 from ..core.errors import OpError
-from ..core.records import spec
+from ..core.records import record, spec
 from ._base import ImageState, OpDef, register_op
 
 __all__ = ["CropParams", "crop_numpy", "shift_grid", "cropped_state"]
 
 
-@dataclass(frozen=True)
+@record
 class CropParams:
+    """Cut ``top`` rows and ``left`` columns off, keeping ``height`` x ``width`` (null: to the edge)."""
+
     top: int = field(default=0, metadata=spec(lo=0))
     left: int = field(default=0, metadata=spec(lo=0))
     height: int | None = field(default=None, metadata=spec(lo=1, doc="null: to the bottom edge"))
     width: int | None = field(default=None, metadata=spec(lo=1, doc="null: to the right edge"))
 
-    def __post_init__(self) -> None:
-        for name in ("top", "left"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise OpError(f"{name}: must be an integer >= 0, got {v!r}")
-        for name in ("height", "width"):
-            v = getattr(self, name)
-            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
-                raise OpError(f"{name}: must be an integer >= 1 or null, got {v!r}")
 
-
+@register_kernel
 def crop_numpy(img: np.ndarray, p: CropParams) -> np.ndarray:
+    """``img[top:bottom, left:right]`` (a view); OpError when the window does not fit."""
     h, w = img.shape[:2]
     bottom = h if p.height is None else p.top + p.height
     right = w if p.width is None else p.left + p.width
@@ -65,7 +60,8 @@ def cropped_state(state: ImageState, pixels: np.ndarray, top: int, left: int) ->
 
 
 def _apply_crop(state: ImageState, p: CropParams, backend: str) -> ImageState:
-    return cropped_state(state, crop_numpy(state.require_pixels("crop"), p), p.top, p.left)
+    pixels = get_backend(backend).kernel("crop")(state.require_pixels("crop"), p)
+    return cropped_state(state, pixels, p.top, p.left)
 
 
 register_op(

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import io
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import cv2
 import numpy as np
 from PIL import Image
 
+from ..backends import get_backend, register_kernel
 from ..core.errors import OpError
-from ..core.records import spec
+from ..core.records import record, spec
 from ._base import ImageState, OpDef, register_op
 from .metadata import KINDS, encoder_metadata_kwargs
 
@@ -46,27 +47,19 @@ SUBSAMPLINGS = ("4:4:4", "4:2:2", "4:2:0")
 _CV_SAMPLING = {"4:4:4": 0x111111, "4:2:2": 0x211111, "4:2:0": 0x221111}
 
 
-@dataclass(frozen=True)
+@record
 class JpegParams:
+    """A JPEG encode: IJG ``quality``, chroma ``subsampling``, Huffman ``optimize``, ``progressive``."""
+
     quality: int = field(metadata=spec(lo=1, hi=100, doc="IJG quality 1..100"))
     subsampling: str = field(default="4:2:0", metadata=spec(choices=SUBSAMPLINGS))
     optimize: bool = False
     progressive: bool = False
 
-    def __post_init__(self) -> None:
-        if (
-            isinstance(self.quality, bool)
-            or not isinstance(self.quality, int)
-            or not 1 <= self.quality <= 100
-        ):
-            raise OpError(f"quality: must be an integer 1..100, got {self.quality!r}")
-        if self.subsampling not in SUBSAMPLINGS:
-            raise OpError(
-                f"subsampling: must be one of {', '.join(SUBSAMPLINGS)}, got {self.subsampling!r}"
-            )
 
-
+@register_kernel
 def jpeg_pillow(img: np.ndarray, p: JpegParams, **metadata: bytes) -> bytes:
+    """``Image.save(buf, "JPEG", quality=..., subsampling=..., ...)`` with the kept metadata."""
     buf = io.BytesIO()
     pil_image(img).save(
         buf,
@@ -80,7 +73,9 @@ def jpeg_pillow(img: np.ndarray, p: JpegParams, **metadata: bytes) -> bytes:
     return buf.getvalue()
 
 
+@register_kernel
 def jpeg_opencv(img: np.ndarray, p: JpegParams) -> bytes:
+    """``cv2.imencode(".jpg", bgr, [QUALITY, SAMPLING_FACTOR, OPTIMIZE, PROGRESSIVE])``."""
     bgr = img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_RGB2BGR)  # RGB->BGR at the boundary
     flags = [
         cv2.IMWRITE_JPEG_QUALITY,
@@ -98,12 +93,10 @@ def jpeg_opencv(img: np.ndarray, p: JpegParams) -> bytes:
     return buf.tobytes()
 
 
-_JPEG_KERNELS = {"pillow": jpeg_pillow, "opencv": jpeg_opencv}
-
-
 def _apply_jpeg(state: ImageState, p: JpegParams, backend: str) -> ImageState:
     img = state.require_pixels("jpeg")
-    data = _JPEG_KERNELS[backend](img, p, **encoder_metadata_kwargs(state, backend, "jpeg"))
+    kernel = get_backend(backend).kernel("jpeg")
+    data = kernel(img, p, **encoder_metadata_kwargs(state, backend, "jpeg"))
     return state.replace(
         pixels=None,
         data=data,
@@ -126,12 +119,14 @@ register_op(
 )
 
 
-@dataclass(frozen=True)
+@record
 class DecodeParams:
     """Decoding of the previous encoder's bytes (libjpeg-turbo defaults: islow IDCT, fancy upsampling)."""
 
 
+@register_kernel
 def decode_pillow(data: bytes) -> np.ndarray:
+    """The one variant decoder: encoded bytes -> uint8 RGB (or L) pixels, through Pillow."""
     with Image.open(io.BytesIO(data)) as im:
         im.load()
         if im.mode not in ("RGB", "L"):
@@ -139,16 +134,15 @@ def decode_pillow(data: bytes) -> np.ndarray:
         return np.asarray(im)
 
 
+@register_kernel
 def decode_opencv(data: bytes) -> np.ndarray:
+    """``cv2.imdecode`` -> uint8 RGB (converted from BGR at the boundary) or L pixels."""
     arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if arr is None:
         raise OpError("OpenCV could not decode the encoded bytes")
     if arr.ndim == 3:
         arr = cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)  # BGR->RGB at the boundary
     return arr
-
-
-_DECODERS = {"pillow": decode_pillow, "opencv": decode_opencv}
 
 
 def _apply_decode(state: ImageState, p: DecodeParams, backend: str) -> ImageState:
@@ -159,7 +153,7 @@ def _apply_decode(state: ImageState, p: DecodeParams, backend: str) -> ImageStat
     if state.lossless_pixels and state.pixels is not None:
         pixels = state.pixels  # a lossless format decodes to exactly what was encoded
     else:
-        pixels = _DECODERS[backend](state.data)
+        pixels = get_backend(backend).kernel("decode")(state.data)
     grids = state.grids + ((0, 0),) if state.fmt == "jpeg" else state.grids
     # The decoded file holds only the metadata its encoder kept: a later keep_metadata cannot
     # bring back what an earlier encode stripped (multi-hop chains).

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import io
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from PIL import Image
 
+from ..backends import get_backend
 from ..core.errors import OpError
-from ..core.records import spec
+from ..core.records import record, spec
 from ._base import ImageState, OpDef, register_op
 
 __all__ = ["KINDS", "MetadataParams", "read_source_metadata", "encoder_metadata_kwargs"]
@@ -25,16 +26,11 @@ __all__ = ["KINDS", "MetadataParams", "read_source_metadata", "encoder_metadata_
 KINDS = ("exif", "icc", "xmp")
 
 
-@dataclass(frozen=True)
+@record
 class MetadataParams:
-    kinds: tuple[str, ...] = field(default=KINDS, metadata=spec(choices=KINDS))
+    """The metadata kinds (``exif``, ``icc``, ``xmp``) a keep/strip step applies to."""
 
-    def __post_init__(self) -> None:
-        bad = [k for k in self.kinds if k not in KINDS]
-        if bad or not self.kinds:
-            raise OpError(
-                f"kinds: must be a non-empty list of {', '.join(KINDS)}, got {list(self.kinds)}"
-            )
+    kinds: tuple[str, ...] = field(default=KINDS, metadata=spec(choices=KINDS, nonempty=True))
 
 
 def read_source_metadata(data: bytes) -> dict[str, Any]:
@@ -64,7 +60,7 @@ def encoder_metadata_kwargs(state: ImageState, backend: str, op: str) -> dict[st
     kwargs: dict[str, Any] = {}
     if not keep:
         return kwargs
-    if backend != "pillow":
+    if not get_backend(backend).writes_metadata:
         raise OpError(
             f"op {op!r}: backend {backend!r} cannot write metadata; use backend pillow "
             f"or strip_metadata before it"

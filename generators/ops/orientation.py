@@ -12,12 +12,12 @@ the tag). ``exif_orientation`` says what an upload pipeline does with that tag:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from PIL import Image
 
 from ..core.errors import OpError
-from ..core.records import spec
+from ..core.records import record, spec
 from ._base import ImageState, OpDef, register_op
 from .skip import is_source_pixels
 
@@ -37,13 +37,11 @@ _UNDO = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class OrientationParams:
-    mode: str = field(default="apply", metadata=spec(choices=MODES))
+    """``apply`` the EXIF orientation (pixels upright, tag 1) or ``ignore`` it (stored pixels)."""
 
-    def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise OpError(f"mode: must be one of {', '.join(MODES)}, got {self.mode!r}")
+    mode: str = field(default="apply", metadata=spec(choices=MODES))
 
 
 def exif_orientation(exif: bytes | None) -> int | None:

@@ -9,10 +9,10 @@ earlier JPEG grids and its pixel correspondence with the source, as with ``resiz
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from ..core.errors import ConfigError, OpError
-from ..core.records import spec
+from ..core.records import record, spec
 from ._base import OPS, ImageState, OpDef, register_op
 from .resize import BACKENDS, DTYPE_PATHS, METHODS, ROUNDINGS, ResizeParams, resolve
 
@@ -21,7 +21,7 @@ __all__ = ["ResizeMaxParams", "SIDES", "resize_params"]
 SIDES = ("long", "short")
 
 
-@dataclass(frozen=True)
+@record
 class ResizeMaxParams:
     """``max_side``: the cap in pixels; ``side``: which side it caps (``long`` or ``short``).
     ``method``/``antialias``/``dtype``/``rounding``/``version`` as in ``resize`` (null: the
@@ -35,12 +35,7 @@ class ResizeMaxParams:
     rounding: str | None = field(default=None, metadata=spec(choices=ROUNDINGS))
     version: str | None = None
 
-    def __post_init__(self) -> None:
-        v = self.max_side
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise OpError(f"max_side: must be an integer >= 1, got {v!r}")
-        if self.side not in SIDES:
-            raise OpError(f"side: must be one of {', '.join(SIDES)}, got {self.side!r}")
+    def _check(self) -> None:
         r = resize_params(self)  # the resize record validates method, dtype and rounding
         object.__setattr__(self, "rounding", r.rounding)  # float paths: concrete in the chain
 

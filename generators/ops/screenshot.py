@@ -17,23 +17,19 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
 
 from ..core.errors import ConfigError, OpError
-from ..core.records import spec
+from ..core.records import record, spec
 from ._base import OPS, ImageState, OpDef, register_op
 from .resize import BACKENDS, DTYPE_PATHS, METHODS, ROUNDINGS, ResizeParams, resolve
 
 __all__ = ["ScreenshotParams", "frame"]
 
 
-def _is_int(v: object, lo: int = 0) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v >= lo
-
-
-@dataclass(frozen=True)
+@record
 class ScreenshotParams:
     """``scale`` and/or ``fit`` (see the module docstring). ``bars``: [top, bottom] rows
     overlaid in ``bar_color``; ``border``: pixels of ``border_color`` added on every side."""
@@ -50,28 +46,9 @@ class ScreenshotParams:
     rounding: str | None = field(default=None, metadata=spec(choices=ROUNDINGS))
     version: str | None = None
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         if self.scale is None and self.fit is None:
             raise OpError("screenshot: give scale, fit or both (scale, shrunk to fit)")
-        if self.scale is not None and (
-            isinstance(self.scale, bool)
-            or not isinstance(self.scale, (int, float))
-            or not math.isfinite(self.scale)
-            or self.scale <= 0
-        ):
-            raise OpError(f"scale: must be a number > 0, got {self.scale!r}")
-        if self.fit is not None and (
-            len(self.fit) != 2 or not all(_is_int(v, 1) for v in self.fit)
-        ):
-            raise OpError(f"fit: must be [h, w] with integers >= 1, got {self.fit!r}")
-        if len(self.bars) != 2 or not all(_is_int(v) for v in self.bars):
-            raise OpError(f"bars: must be [top, bottom] with integers >= 0, got {self.bars!r}")
-        if not _is_int(self.border):
-            raise OpError(f"border: must be an integer >= 0, got {self.border!r}")
-        for name in ("bar_color", "border_color"):
-            c = getattr(self, name)
-            if len(c) != 3 or not all(_is_int(v) and v <= 255 for v in c):
-                raise OpError(f"{name}: must be [r, g, b] with integers 0..255, got {c!r}")
         r = self.resize_params()
         object.__setattr__(self, "rounding", r.rounding)  # float paths: concrete in the chain
 

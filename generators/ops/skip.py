@@ -14,15 +14,16 @@ no EXIF rotation and no conversion at load time.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, NamedTuple
 
 import numpy as np
 from PIL import Image
 
 from ..core.errors import OpError
-from ..core.records import spec
+from ..core.records import record, spec
 from ._base import ImageState, OpDef, register_op
+from .jpeg import decode_pillow
 from .metadata import KINDS
 
 __all__ = [
@@ -40,32 +41,20 @@ SOURCE_FILE_KEY = "source_file"
 _PIL_FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp"}
 
 
-def _positive(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-
-@dataclass(frozen=True)
+@record
 class SkipIfSmallParams:
     """Pass the incoming file through when it is in ``formats`` and within every given limit."""
 
     max_pixels: int | None = field(default=None, metadata=spec(lo=1, doc="width * height"))
     max_side: int | None = field(default=None, metadata=spec(lo=1, doc="longer side, pixels"))
     max_bytes: int | None = field(default=None, metadata=spec(lo=1, doc="file size, bytes"))
-    formats: tuple[str, ...] = field(default=("jpeg",), metadata=spec(choices=FORMATS))
+    formats: tuple[str, ...] = field(
+        default=("jpeg",), metadata=spec(choices=FORMATS, nonempty=True)
+    )
 
-    def __post_init__(self) -> None:
-        limits = ("max_pixels", "max_side", "max_bytes")
-        for name in limits:
-            v = getattr(self, name)
-            if v is not None and not _positive(v):
-                raise OpError(f"{name}: must be an integer >= 1 or null, got {v!r}")
-        if all(getattr(self, n) is None for n in limits):
+    def _check(self) -> None:
+        if all(getattr(self, n) is None for n in ("max_pixels", "max_side", "max_bytes")):
             raise OpError("skip_if_small: give at least one of max_pixels, max_side, max_bytes")
-        bad = [f for f in self.formats if f not in FORMATS]
-        if bad or not self.formats:
-            raise OpError(
-                f"formats: must be a non-empty list of {', '.join(FORMATS)}, got {list(self.formats)}"
-            )
 
 
 def fits(p: SkipIfSmallParams, fmt: str | None, width: int, height: int, nbytes: int) -> bool:
@@ -114,8 +103,6 @@ def _incoming(state: ImageState) -> tuple[ImageState, np.ndarray] | None:
         if state.lossless_pixels and state.pixels is not None:
             pixels = state.pixels
         else:
-            from .jpeg import decode_pillow
-
             pixels = decode_pillow(state.data)
         return state.replace(pixels=None, lossless_pixels=False), pixels
     if not is_source_pixels(state) or not state.meta[SOURCE_FILE_KEY].exact:

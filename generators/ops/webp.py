@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
 
-from ..core.errors import OpError
-from ..core.records import spec
+from ..backends import get_backend, register_kernel
+from ..core.records import record, spec
 from ._base import ImageState, OpDef, register_op
 from .jpeg import pil_image
 from .metadata import encoder_metadata_kwargs
 
-__all__ = ["WebpParams", "webp_pillow", "libwebp_version"]
+__all__ = ["WebpParams", "webp_pillow"]
 
 
-def _int_in(v: object, lo: int, hi: int) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi
-
-
-@dataclass(frozen=True)
+@record
 class WebpParams:
     """``quality``: libwebp's 0..100 (lossy: visual quality; lossless: compression effort).
     ``method``: speed/size trade-off 0 (fast) .. 6 (slow), Pillow's default 4."""
@@ -29,22 +25,10 @@ class WebpParams:
     lossless: bool = False
     method: int = field(default=4, metadata=spec(lo=0, hi=6))
 
-    def __post_init__(self) -> None:
-        if not _int_in(self.quality, 0, 100):
-            raise OpError(f"quality: must be an integer 0..100, got {self.quality!r}")
-        if not isinstance(self.lossless, bool):
-            raise OpError(f"lossless: must be true or false, got {self.lossless!r}")
-        if not _int_in(self.method, 0, 6):
-            raise OpError(f"method: must be an integer 0..6, got {self.method!r}")
 
-
-def libwebp_version() -> str | None:
-    from PIL import features
-
-    return features.version("webp")
-
-
+@register_kernel
 def webp_pillow(img: np.ndarray, p: WebpParams, **metadata: bytes) -> bytes:
+    """``Image.save(buf, "WEBP", quality=..., lossless=..., method=...)`` (L converted to RGB)."""
     buf = io.BytesIO()
     im = pil_image(img)
     if im.mode == "L":
@@ -55,7 +39,8 @@ def webp_pillow(img: np.ndarray, p: WebpParams, **metadata: bytes) -> bytes:
 
 def _apply_webp(state: ImageState, p: WebpParams, backend: str) -> ImageState:
     img = state.require_pixels("webp")
-    data = webp_pillow(img, p, **encoder_metadata_kwargs(state, "pillow", "webp"))
+    kernel = get_backend(backend).kernel("webp")
+    data = kernel(img, p, **encoder_metadata_kwargs(state, backend, "webp"))
     exact = p.lossless and img.ndim == 3  # lossless RGB decodes to exactly these pixels
     return state.replace(
         pixels=img if exact else None, data=data, fmt="webp", lossless_pixels=exact

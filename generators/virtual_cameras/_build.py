@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import ConfigError
+from ..core.provenance import library_version
 from ..core.records import to_plain
 from ._cameras import TAG_SCENE, CameraModel, Device, design_cameras, rng_for
 from ._params import PIPELINE_VERSION, VirtualCamerasParams, params_hash
@@ -72,19 +73,14 @@ def _shoot_scene(
 
 
 def _versions() -> dict:
-    import cv2
-    import PIL
-    import skimage
-    from degradebench import __version__
-    from PIL import features
-
+    """What the completion marker records (read through the kernel's one version reader)."""
     return {
-        "degradebench": __version__,
-        "numpy": np.__version__,
-        "pillow": PIL.__version__,
-        "libjpeg_turbo": features.version("libjpeg_turbo"),
-        "opencv": cv2.__version__,
-        "scikit-image": skimage.__version__,
+        "degradebench": library_version("degradebench"),
+        "numpy": library_version("numpy"),
+        "pillow": library_version("pillow"),
+        "libjpeg_turbo": library_version("pillow_libjpeg_turbo"),
+        "opencv": library_version("opencv"),
+        "scikit-image": library_version("skimage"),
     }
 
 
@@ -148,7 +144,7 @@ def build_virtual_cameras(
 
     Returns:
         ``root/list.csv`` (columns ``path,label,group``, paths relative to ``root``): what
-        ``degradebench.generators._sources.list_table`` reads; its folder is the dataset root.
+        ``degradebench.generators.datasets.list_table`` reads; its folder is the dataset root.
 
     Raises:
         ConfigError: ``root`` exists and is not this dataset (other params, or other files).

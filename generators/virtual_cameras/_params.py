@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
-from ..core.records import check_float, check_int, from_mapping, spec, to_plain
+from ..core.errors import ConfigError
+from ..core.records import from_mapping, record, spec, to_plain
 
 __all__ = ["VirtualCamerasParams", "params_hash", "PIPELINE_VERSION"]
 
@@ -20,7 +20,7 @@ PIPELINE_VERSION = 1
 MAX_MODELS = 12
 
 
-@dataclass(frozen=True)
+@record
 class VirtualCamerasParams:
     """How many virtual cameras to simulate, how many shots each takes, and the shared scene pool.
 
@@ -56,23 +56,10 @@ class VirtualCamerasParams:
         ),
     )
 
-    def __post_init__(self) -> None:
-        # Validate on direct construction too, not only through from_mapping().
-        for f in dataclasses.fields(self):
-            meta, value = f.metadata, getattr(self, f.name)
-            lo, hi = meta.get("lo"), meta.get("hi")
-            if f.type in (int, "int"):
-                check_int(value, f.name, lo, hi)
-            elif f.type in (float, "float"):
-                check_float(value, f.name, lo, hi)
-            else:
-                if not isinstance(value, (tuple, list)) or len(value) != 2:
-                    raise ValueError(f"{f.name}: must be a list of 2 numbers, got {value!r}")
-                a = check_float(value[0], f"{f.name}[0]", lo, hi)
-                b = check_float(value[1], f"{f.name}[1]", lo, hi)
-                if a > b:
-                    raise ValueError(f"{f.name}: low must not exceed high, got {value!r}")
-                object.__setattr__(self, f.name, (a, b))
+    def _check(self) -> None:
+        lo, hi = self.exposure_ev
+        if lo > hi:
+            raise ConfigError(f"exposure_ev: low must not exceed high, got {[lo, hi]}")
 
     @classmethod
     def from_mapping(cls, mapping: Any, yaml_path: str = "dataset") -> VirtualCamerasParams:
@@ -81,6 +68,7 @@ class VirtualCamerasParams:
 
     @property
     def images(self) -> int:
+        """How many images the dataset holds (models x devices x shots)."""
         return self.models * self.devices_per_model * self.images_per_device
 
 

@@ -1,0 +1,97 @@
+"""``predictions.parquet``: one row per evaluated variant, paired with its source's clean variant.
+
+The clean partner of a variant is the clean variant of the same source *in the same suite*: two
+suites in one OUT each have their own clean variant (another crop, another format), and pooling
+them would compare a variant with another suite's reference.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ._runner import RunOutput
+from .metrics.pairing import is_clean, suite_of
+
+__all__ = ["predictions_frame"]
+
+
+def _label_index(label: pd.Series, classes: list[str]) -> pd.arrays.IntegerArray:
+    cls_index = {c: i for i, c in enumerate(classes)}
+    return pd.array([cls_index.get(x, pd.NA) if x is not pd.NA else pd.NA for x in label],
+                    dtype="Int64")  # fmt: skip
+
+
+def _optional(m: pd.DataFrame, col: str, numeric: bool = False):
+    if col not in m:
+        return np.nan if numeric else None
+    return pd.to_numeric(m[col], errors="coerce").astype("float64") if numeric else m[col]
+
+
+def _base_columns(m, probs, model_name, classes, topk) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    n = len(m)
+    label = m["label"].astype("string")
+    label_index = _label_index(label, classes)
+    pred = probs.argmax(axis=1) if n else np.zeros(0, dtype=np.int64)
+    conf = probs.max(axis=1) if n else np.zeros(0, dtype=np.float32)
+    kmax = min(max((1, *topk)), len(classes))
+    top = np.argsort(-probs, axis=1, kind="stable")[:, :kmax] if n else np.zeros((0, kmax), int)
+    known = ~label_index.isna()
+    li = label_index.to_numpy(dtype=np.int64, na_value=-1)
+    out = pd.DataFrame({
+        "variant_id": m["variant_id"].astype(str), "source_id": m["source_id"].astype(str),
+        "model": model_name, "dataset": _optional(m, "dataset"), "suite": _optional(m, "suite"),
+        "fold": _optional(m, "fold"), "axis": m["axis"].astype(str),
+        "level": m["level"].astype(str), "level_value": _optional(m, "level_value", True),
+        "axis_params": m["axis_params"] if "axis_params" in m else "{}",
+        "psnr": _optional(m, "psnr", True), "path": m["path"].astype(str), "label": label,
+        "label_index": label_index, "pred": pred.astype(np.int64),
+        "pred_label": [classes[i] for i in pred], "confidence": conf.astype(np.float64),
+        "correct": pd.array(np.where(known, pred == li, False), dtype="boolean"),
+    })  # fmt: skip
+    out.loc[~known, "correct"] = pd.NA
+    for k in topk:
+        if k < len(classes):
+            col = pd.array((top[:, :k] == li[:, None]).any(axis=1), dtype="boolean")
+            col[~known] = pd.NA
+            out[f"top{k}_correct"] = col
+    out["topk"] = [row.tolist() for row in top]
+    return out, pred, top
+
+
+def _pair_with_clean(out: pd.DataFrame, probs: np.ndarray, pred: np.ndarray) -> None:
+    """``clean_pred``, ``flipped``, ``tv_clean``, ``kl_clean`` vs the clean variant of the same
+    (suite, source); null where that source has no clean variant in the suite."""
+    n = len(out)
+    key = pd.Series(list(zip(suite_of(out), out["source_id"])), index=out.index, dtype=object)
+    clean = is_clean(out)
+    clean_pos = pd.Series(np.flatnonzero(clean), index=pd.Index(key[clean].tolist()))
+    clean_pos = clean_pos[~clean_pos.index.duplicated()]
+    cpos = key.map(clean_pos).to_numpy(dtype=float, na_value=np.nan)
+    has = ~np.isnan(cpos)
+    ci = np.where(has, cpos, 0).astype(int)
+    p64 = probs.astype(np.float64)
+    pc = p64[ci] if n else p64
+    eps = 1e-12
+    tv = 0.5 * np.abs(p64 - pc).sum(axis=1)
+    kl = (pc * (np.log(pc + eps) - np.log(p64 + eps))).sum(axis=1)
+    out["clean_pred"] = pd.array(np.where(has, pred[ci], 0) if n else [], dtype="Int64")
+    out.loc[~has, "clean_pred"] = pd.NA
+    flipped = pd.array(pred != pred[ci] if n else np.zeros(0, bool), dtype="boolean")
+    flipped[~has] = pd.NA
+    out["flipped"] = flipped
+    out["tv_clean"] = np.where(has, tv, np.nan)
+    out["kl_clean"] = np.where(has, np.maximum(kl, 0.0), np.nan)
+
+
+def predictions_frame(
+    manifest: pd.DataFrame, run: RunOutput, model_name: str, classes: list[str],
+    topk: tuple[int, ...],
+) -> pd.DataFrame:  # fmt: skip
+    """The predictions table for the rows ``run`` scored (see results.PREDICTION_COLUMNS)."""
+    m = manifest.iloc[run.rows].reset_index(drop=True)
+    out, pred, _ = _base_columns(m, run.probs, model_name, classes, topk)
+    out["n_tiles"] = run.n_tiles.astype(np.int64)
+    _pair_with_clean(out, run.probs, pred)
+    out["probs"] = [row.astype(np.float32) for row in run.probs]
+    return out

@@ -1,0 +1,96 @@
+"""What a result set depends on (its key), so that rerunning ``evaluate`` reuses what is there.
+
+The key holds the model spec and kind, a hash of its weights (the module's tensors, or the model
+file's bytes; plus the factory file's bytes for ``file.py:function``), the input config and
+classes, a hash of the manifest's rows, and the settings that change the numbers (folds, top-k,
+bootstrap, seed, break points, baseline, amp, channels-last, device, hash checking). It is stored
+in ``run.json`` (``key`` and ``key_sha256``); an ``evaluate`` with the same key on a complete
+RESULTS folder returns the files that are there. A model whose weights cannot be hashed (a plain
+callable) is never reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .models import Model
+from .results import RESULT_FILES, TABLES, read_run
+
+__all__ = ["weights_sha256", "manifest_sha256", "results_key", "key_sha256", "reusable"]
+
+_MANIFEST_KEY_COLUMNS = ("variant_id", "source_id", "suite", "dataset", "label", "fold", "axis",
+                         "level", "level_value", "path", "sha256")  # fmt: skip
+
+
+def _file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def weights_sha256(model: Model) -> str | None:
+    """sha256 over the module's named tensors (name, dtype, shape, bytes), or over the model
+    file; None when neither exists (then results are never reused)."""
+    if model.module is not None:
+        h = hashlib.sha256(type(model.module).__qualname__.encode())
+        for name, t in model.module.state_dict().items():
+            arr = t.detach().cpu().contiguous()
+            h.update(f"{name}|{arr.dtype}|{tuple(arr.shape)}".encode())
+            if arr.numel():
+                h.update(arr.reshape(-1).view(torch.uint8).numpy().tobytes())
+        return h.hexdigest()
+    if Path(model.spec).is_file():
+        return _file_sha256(model.spec)
+    return None
+
+
+def _code_sha256(model: Model) -> str | None:
+    target = model.spec.rpartition(":")[0] if model.kind == "python" else ""
+    return _file_sha256(target) if target.endswith(".py") and Path(target).is_file() else None
+
+
+def manifest_sha256(manifest: pd.DataFrame) -> str:
+    """A hash of the manifest rows evaluation depends on (order-free)."""
+    cols = [c for c in _MANIFEST_KEY_COLUMNS if c in manifest]
+    df = manifest[cols].astype(str).sort_values(cols, kind="stable").reset_index(drop=True)
+    hashed = pd.util.hash_pandas_object(df, index=False).to_numpy(dtype=np.uint64)
+    return hashlib.sha256(hashed.tobytes() + json.dumps(cols).encode()).hexdigest()
+
+
+def results_key(model: Model, classes: list[str], manifest: pd.DataFrame, settings: dict) -> dict:
+    """Everything the results depend on (see the module docstring)."""
+    return {
+        "model_name": model.name,
+        "model_spec": model.spec,
+        "model_kind": model.kind,
+        "weights_sha256": weights_sha256(model),
+        "code_sha256": _code_sha256(model),
+        "input_config": model.input_config.to_dict(),
+        "classes": list(classes),
+        "manifest_sha256": manifest_sha256(manifest),
+        "settings": settings,
+    }
+
+
+def key_sha256(key: dict) -> str:
+    """The key's own hash (what ``run.json`` compares)."""
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def reusable(out: Path, key: dict) -> bool:
+    """Whether ``out`` holds a complete result set made with exactly this key."""
+    if key.get("weights_sha256") is None:
+        return False
+    run = read_run(out)
+    if not run or run.get("key_sha256") != key_sha256(key):
+        return False
+    return all((Path(out) / RESULT_FILES[t]).is_file() for t in TABLES)
+

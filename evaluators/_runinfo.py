@@ -1,0 +1,70 @@
+"""``run.json``: what was evaluated, how, with which libraries, and what to know about the numbers."""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import time
+from typing import Any
+
+from degradebench import __version__
+from degradebench.generators.core.provenance import git_revision, library_version, library_versions
+
+from ._reuse import key_sha256
+from .models import Model
+
+__all__ = ["evaluation_versions", "run_info", "jsonable"]
+
+# What evaluation adds to the manifest's libraries (read by the one version reader).
+EVALUATION_LIBRARIES = ("torch", "pandas", "pyarrow", "onnxruntime", "matplotlib", "scipy")
+
+
+def evaluation_versions() -> dict[str, str | None]:
+    """The generators' library versions plus the evaluation's, the Python and the platform."""
+    out: dict[str, str | None] = {**library_versions(), "python": platform.python_version(),
+                                  "platform": platform.platform()}  # fmt: skip
+    for name in EVALUATION_LIBRARIES:
+        v = library_version(name)
+        if v is not None:
+            out[name] = v
+    return out
+
+
+def jsonable(v: Any) -> bool:
+    """Whether ``v`` can go into run.json as it is (NaN cannot)."""
+    try:
+        json.dumps(v, default=str)
+    except (TypeError, ValueError):
+        return False
+    return not (isinstance(v, float) and math.isnan(v))
+
+
+def run_info(
+    *, model: Model, classes: list[str], mi, run, n_preds: int, n_errors: int, config: dict,
+    key: dict, warnings: list[str], figures: dict, pairing: list[dict], seconds: float,
+) -> dict:  # fmt: skip
+    """The run.json mapping (``mi``: the ManifestInput; ``run``: the RunOutput)."""
+    details = {k: v for k, v in model.details.items() if jsonable(v)}
+    return {
+        "degradebench_version": __version__,
+        "git_revision": git_revision(),
+        "created_unix": time.time(),
+        "model": {"name": model.name, "spec": model.spec, "kind": model.kind,
+                  "weights_sha256": key.get("weights_sha256"),
+                  "input_config": model.input_config.to_dict(), "classes": classes, **details},
+        "manifest": {"path": str(mi.root), "rows": mi.total_rows, "evaluated_rows": len(mi.frame),
+                     "metadata": {k: v for k, v in mi.metadata.items() if jsonable(v)}},
+        "config": {**config, "resolved_device": run.device,
+                   "final_forward_batch": run.final_forward_batch, "workers": run.workers},
+        "throughput": {"images": int(n_preds), "seconds": run.seconds,
+                       "images_per_s": run.images_per_s},
+        "skipped": int(n_errors),
+        "warnings": warnings,
+        "figures": figures,
+        "pairing": pairing,
+        "key": key,
+        "key_sha256": key_sha256(key),
+        "library_versions": evaluation_versions(),
+        "seconds_total": seconds,
+    }  # fmt: skip

@@ -1,0 +1,35 @@
+"""Format ``builtin``: models shipped with degradebench, by name (``BUILTIN_MODELS``).
+
+``reference`` is the camera-model classifier; ``dummy`` a tiny deterministic model for smoke
+tests (``degradebench.evaluators.dummy``). Both are registered lazily (``"module:attr"``), so a
+name costs nothing until it is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from degradebench.generators.core.errors import DegradebenchError
+from degradebench.generators.core.registry import Registry
+
+from .base import Loaded, ModelError, split_factory_result
+
+__all__ = ["BUILTIN_MODELS", "load"]
+
+BUILTIN_MODELS: Registry[Callable[[], Any]] = Registry("built-in model")
+BUILTIN_MODELS.register("reference", "degradebench.evaluators.reference:load_reference")
+BUILTIN_MODELS.register("dummy", "degradebench.evaluators.dummy:build")
+
+
+def load(spec: str) -> Loaded:
+    """Call the built-in factory named ``spec``."""
+    loader = BUILTIN_MODELS.get(spec)
+    try:
+        result = loader()
+    except DegradebenchError:
+        raise
+    except Exception as exc:
+        raise ModelError(f"model {spec!r}: loading the built-in model failed: {exc!r}") from exc
+    module, cfg = split_factory_result(result, spec)
+    return module, cfg, {"builtin": spec}

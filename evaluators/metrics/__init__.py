@@ -1,0 +1,58 @@
+"""Metrics per (model, suite, axis, level), curves, axis-level figures and paired tests.
+
+- :mod:`.base`: per-variant metrics (``METRICS`` registry; direction and aggregation).
+- :mod:`.bootstrap`: the seeded bootstrap over source images; a :class:`Cell` is one figure.
+- :mod:`.pairing`: clean pairing within a suite (``n_paired``, warnings).
+- :mod:`.levels`: summary.parquet; :mod:`.curves`: curves.parquet; :mod:`.order`: severity order
+  and curve points.
+- :mod:`.figures`: axis-level figures (``FIGURES`` registry: AUC, breaking level, max drop, CE,
+  and figures suites declare, such as :mod:`.spcup`'s ``spcup2018_score``).
+- :mod:`.paired`: McNemar between two models, by source.
+
+Per-variant inputs are the columns of ``predictions.parquet``: ``correct``, ``top{k}_correct``,
+``flipped``, ``tv_clean``, ``kl_clean``, ``confidence``.
+"""
+
+from __future__ import annotations
+
+from ..results import AXIS_SUMMARY_COLUMNS, CLEAN, CURVE_COLUMNS, SUMMARY_COLUMNS
+from .base import METRICS, Metric, class_accuracy_metric, metrics_for, topk_metric
+from .bootstrap import Bootstrap, Cell, cell
+from .curves import CurveCells, curve_metrics
+from .figures import FIGURES, Figure, FigureAbsent, axis_summary, compute_figures
+from .levels import level_metrics
+from .order import AxisPoints, axis_points, numeric_x, severity_order
+from .paired import compare, mcnemar
+from .pairing import pairing_report
+
+_cell = cell  # the name tests and older callers use
+
+__all__ = [
+    "Metric",
+    "METRICS",
+    "topk_metric",
+    "class_accuracy_metric",
+    "metrics_for",
+    "Bootstrap",
+    "Cell",
+    "cell",
+    "level_metrics",
+    "curve_metrics",
+    "CurveCells",
+    "Figure",
+    "FIGURES",
+    "FigureAbsent",
+    "compute_figures",
+    "axis_summary",
+    "mcnemar",
+    "compare",
+    "pairing_report",
+    "severity_order",
+    "numeric_x",
+    "axis_points",
+    "AxisPoints",
+    "CURVE_COLUMNS",
+    "SUMMARY_COLUMNS",
+    "AXIS_SUMMARY_COLUMNS",
+    "CLEAN",
+]

@@ -1,0 +1,152 @@
+"""Build the report's :class:`~.document.Document` once from the results (figures drawn here)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from .document import (
+    Bullets,
+    Definitions,
+    Document,
+    Figure,
+    Paragraph,
+    Section,
+    code,
+    em,
+    text,
+)
+from .figures import FIGURE_KINDS, save_figure
+from .headline import headline, identical_axes
+from .runs import AxisKey, ModelResults, axis_keys
+from .tables import (
+    axis_table,
+    by_library,
+    global_table,
+    group_table,
+    level_table,
+    mcnemar_table,
+    model_table,
+    overview_table,
+    summary_level_table,
+)
+from .view import AxisView, ReportOptions, display_level, safe_name
+
+__all__ = ["build_document", "axis_views", "DEFINITIONS"]
+
+DEFINITIONS = [
+    ("AUC", text("mean accuracy over the axis's range (trapezoid over the level values divided "
+                 "by their span when they are numbers, else the mean over levels).")),
+    ("breaks at", text("the first level, mild to severe, whose accuracy is more than the run's ",
+                       code("--break-points"), " below clean; ", em("never"),
+                       " when no level is.")),
+    ("max drop", text("clean accuracy minus the worst level's, in percentage points, on the "
+                      "sources that have both.")),
+    ("flip rate", text("the share of variants whose predicted class differs from the prediction "
+                       "on the same source's clean variant (needs no labels).")),
+    ("CE", text("corruption error as in ImageNet-C: the model's summed error over the axis's "
+                "levels divided by the baseline model's (", code("--baseline"), "); mCE averages "
+                "it over axes.")),
+    ("n", text("distinct source images behind a value; intervals are 95% bootstrap intervals "
+               "over sources.")),
+    ("–", text("no value (not computed, or nothing to compute it on).")),
+]  # fmt: skip
+
+
+def axis_views(models: list[ModelResults], options: ReportOptions) -> list[AxisView]:
+    """One view per (suite, axis); labels carry the suite only where an axis name repeats."""
+    keys: list[AxisKey] = axis_keys(models)
+    names = Counter(a for _, a in keys)
+    views = []
+    for suite, axis in keys:
+        dup = names[axis] > 1 and suite
+        label = f"{axis} ({suite})" if dup else axis
+        stem = safe_name(f"{suite}-{axis}" if dup else axis)
+        views.append(AxisView((suite, axis), models, label, stem, options))
+    return views
+
+
+def _figures(view: AxisView, figdir: Path) -> list[Figure]:
+    out = []
+    for kind in view.options.figures:
+        for d in FIGURE_KINDS.get(kind)(view):
+            name = f"{view.stem}{d.suffix}"
+            files = save_figure(d.fig, figdir / name, pdf=d.embed == "svg")
+            out.append(Figure(name, files, d.caption, d.alt, d.embed, kind))
+    return out
+
+
+def _axis_section(view: AxisView, figdir: Path, identical: dict) -> Section:
+    s = Section(text("Axis ", code(view.label)), f"axis-{view.stem}", tex_heading=False)
+    same = identical.get(view.key)
+    if same is not None and same.whole_axis:
+        s.add(Paragraph(text(code(view.label), ": ", em("identical to clean: re-encode skipped"),
+                             "; every variant of this axis is byte-identical to the clean variant "
+                             "of its source, so its accuracy says nothing about robustness."),
+                        "note"))  # fmt: skip
+    elif same is not None:
+        where = ", ".join(f"{display_level(lv)} ({k} of {n})" for lv, k, n in same.levels)
+        s.add(Paragraph(text(code(view.label), ": byte-identical to clean (nothing changed, e.g. "
+                             f"a re-encode skipped or a zero offset): {where} variants."),
+                        "note"))  # fmt: skip
+    s.add(*_figures(view, figdir))
+    table = summary_level_table(view) if by_library(view) else axis_table(view)
+    table.formats = frozenset({"md", "html"})
+    s.add(table)
+    grouped = group_table(view)
+    if grouped is not None:
+        grouped.formats = frozenset({"md", "html"})
+        s.add(grouped)
+    return s
+
+
+def _provenance(models: list[ModelResults]) -> list[Bullets]:
+    """Per results folder: versions, manifest and input config (LaTeX: without the config)."""
+    full, short = [], []
+    for m in models:
+        for run, d in zip(m.runs, m.dirs):
+            cfg = json.dumps(run.get("model", {}).get("input_config", {}), sort_keys=True)
+            git = run.get("git_revision") or "?"
+            head = [code(m.name), f" ({d.name}): degradebench "
+                    f"{run.get('degradebench_version', '?')}, git {git[:12]}, torch "
+                    f"{run.get('library_versions', {}).get('torch', '?')}, manifest ",
+                    code(str(run.get("manifest", {}).get("path", "?")))]  # fmt: skip
+            full.append(text(*head, ", input config ", code(cfg)))
+            short.append(text(*head))
+    return [Bullets(full, frozenset({"md", "html"})), Bullets(short, frozenset({"tex"}))]
+
+
+def build_document(
+    models: list[ModelResults], title: str, figdir: Path, options: ReportOptions,
+    extra_sections: list[Section] | None = None,
+) -> Document:  # fmt: skip
+    """The whole report: headline, models, axes at a glance, one section per axis, tables."""
+    views = axis_views(models, options)
+    identical = identical_axes(models)
+    doc = Document(title, lead=[headline(models, views, identical)])
+    models_table = model_table(models)
+    models_table.formats = frozenset({"md", "html"})  # specs are paths and code names: not for a paper
+    doc.sections.append(Section(text("Models"), "models").add(models_table))
+    overview = overview_table(views, models)
+    for row, v in zip(overview.rows, views):
+        if v.key in identical and identical[v.key].whole_axis:
+            row[0] += " (identical to clean: re-encode skipped)"
+    doc.sections.append(Section(text("Axes at a glance"), "axes").add(
+        Definitions(DEFINITIONS), overview))  # fmt: skip
+    glob = global_table(models)
+    if glob is not None:
+        doc.sections.append(Section(text("Overall figures"), "overall").add(glob))
+    doc.sections += [_axis_section(v, figdir, identical) for v in views]
+    levels = level_table(views, models)
+    if levels is not None:
+        levels.formats = frozenset({"tex"})
+        doc.sections.append(Section(text("All levels"), "levels").add(levels))
+    doc.sections += extra_sections or []
+    mc = mcnemar_table(models)
+    if mc is not None:
+        note = Paragraph(text("McNemar's exact test on paired correctness per axis, between "
+                              "different models on the same variants."), "note")  # fmt: skip
+        doc.sections.append(Section(text("Paired comparison (McNemar)"), "mcnemar").add(note, mc))
+    doc.sections.append(Section(text("Provenance"), "provenance").add(*_provenance(models)))
+    return doc

@@ -1,0 +1,80 @@
+"""Level parameters (``axis_params`` JSON) as columns, and the report's defaults from report.json."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["params_frame", "heatmap_params", "report_defaults", "HEATMAP_PAIRS", "x_param"]
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flatten(v, key + "."))
+        elif isinstance(v, (list, tuple)):
+            for i, x in enumerate(v):
+                if isinstance(x, (int, float)) and not isinstance(x, bool):
+                    out[f"{key}[{i}]"] = x
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            out[key] = v
+    return out
+
+
+def _parse(s: Any) -> dict:
+    try:
+        d = json.loads(s) if isinstance(s, str) else (s or {})
+    except ValueError:
+        d = {}
+    return d if isinstance(d, dict) else {}
+
+
+def params_frame(axis_params: pd.Series, numeric: bool = True) -> pd.DataFrame:
+    """One column per numeric level parameter (``shift[0]`` for list items); or, with
+    ``numeric=False``, the top-level parameters as they are (strings, booleans, numbers)."""
+    rows = [_flatten(_parse(s)) if numeric else _parse(s) for s in axis_params]
+    return pd.DataFrame(rows, index=axis_params.index)
+
+
+@lru_cache(maxsize=1)
+def report_defaults() -> dict[str, Any]:
+    """The shipped report.json: figure kinds, heat-map pairs, minimum count, CFA datasets."""
+    text = resources.files(__package__).joinpath("report.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+HEATMAP_PAIRS: tuple[tuple[str, str], ...] = tuple(
+    (str(a), str(b)) for a, b in report_defaults()["heatmap_pairs"]
+)
+
+
+def heatmap_params(
+    axis_params: pd.Series, pairs: tuple[tuple[str, str], ...] | None = None
+) -> tuple[str, str] | None:
+    """The two parameters of an axis to draw as a heat map, or None for one-parameter axes."""
+    pf = params_frame(axis_params)
+    varying = [c for c in pf.columns if pf[c].nunique(dropna=True) > 1]
+    for a, b in pairs if pairs is not None else HEATMAP_PAIRS:
+        if a in varying and b in varying:
+            return (a, b)
+    if len(varying) == 2:
+        return (varying[0], varying[1])
+    return None
+
+
+def x_param(pred_axis: pd.DataFrame) -> str | None:
+    """The level parameter that ``level_value`` carries (``quality``, ``hops``, ``q1``), if any."""
+    if "axis_params" not in pred_axis or "level_value" not in pred_axis or not len(pred_axis):
+        return None
+    lv = pd.to_numeric(pred_axis["level_value"], errors="coerce")
+    if lv.isna().any():
+        return None
+    pf = params_frame(pred_axis["axis_params"])
+    keys = [c for c in pf.columns if (pd.to_numeric(pf[c], errors="coerce") == lv).all()]
+    return keys[0] if keys else None

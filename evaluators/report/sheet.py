@@ -1,0 +1,173 @@
+"""Contact sheets: one source through every level of an axis, as labelled thumbnails.
+
+``contact_sheet(OUT, axis=..., source=...)`` draws the sheet from a manifest folder (what
+``degradebench sheet`` writes); :func:`sheet_section` adds one sheet per axis to the report when
+the results' run.json names a manifest that is still reachable.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import pandas as pd
+from degradebench.generators.core.errors import ConfigError
+from degradebench.generators.manifest import read_manifest, safe_join
+from degradebench.generators.ops.jpeg import decode_pillow
+from matplotlib.figure import Figure as MplFigure
+
+from ..metrics import severity_order
+from .document import Figure, Paragraph, Section, text
+from .figures.base import DPI, save_figure
+from .params import x_param
+from .runs import CLEAN, ModelResults
+from .view import display_level, safe_name
+
+__all__ = ["contact_sheet", "write_sheet", "sheet_section", "sheet_rows"]
+
+_COLS = ("variant_id", "source_id", "suite", "axis", "level", "level_value", "axis_params",
+         "psnr", "path")  # fmt: skip
+
+
+def _label(level: str, axis_params: object) -> str:
+    """The level, plus the value drawn for this source where the level says ``random``."""
+    label = display_level(level)
+    drawn = re.findall(r"(\w+)=random", label)
+    if drawn and isinstance(axis_params, str):
+        try:
+            params = json.loads(axis_params)
+        except ValueError:
+            params = {}
+        got = [f"{k}={params[k]}" for k in drawn if k in params]
+        if got:
+            label += "\ndrawn " + " ".join(got).replace(" ", "").replace("[", "").replace("]", "")
+    return label
+
+
+def sheet_rows(manifest: pd.DataFrame, axis: str, source: str | None = None,
+               suite: str | None = None) -> pd.DataFrame:  # fmt: skip
+    """The clean variant and one variant per level of ``axis`` for one source, mild to severe.
+
+    Without ``source``, the first source (sorted) that has the most levels of the axis.
+    """
+    df = manifest
+    if suite is not None and "suite" in df:
+        df = df[df["suite"] == suite]
+    on_axis = df[df["axis"] == axis]
+    if on_axis.empty:
+        have = ", ".join(sorted(pd.unique(df["axis"].astype(str))))
+        raise ConfigError(f"--axis {axis!r}: no variants on that axis; the manifest has: {have}")
+    if source is None:
+        counts = on_axis.groupby("source_id")["level"].nunique()
+        source = str(sorted(counts[counts == counts.max()].index)[0])
+    rows = on_axis[on_axis["source_id"] == source]
+    if rows.empty:
+        ids = sorted(pd.unique(on_axis["source_id"].astype(str)))
+        some = ", ".join(ids[:10]) + (f" (first 10 of {len(ids)})" if len(ids) > 10 else "")
+        raise ConfigError(f"--source {source!r}: no variant of axis {axis!r}; sources: {some}")
+    rows = rows.drop_duplicates("level")
+    order = {lvl: i for i, lvl in enumerate(severity_order(on_axis, "level"))}  # whole axis
+    rows = rows.iloc[sorted(range(len(rows)), key=lambda i: order.get(rows["level"].iloc[i], 0))]
+    clean = df[(df["axis"] == CLEAN) & (df["source_id"] == source)].head(1)
+    return pd.concat([clean, rows], ignore_index=True)
+
+
+def contact_sheet(out: str | Path, axis: str, source: str | None = None,
+                  suite: str | None = None, manifest: pd.DataFrame | None = None,
+                  cols: int = 6, zoom: int | None = None) -> MplFigure:  # fmt: skip
+    """A matplotlib figure: the thumbnails of one source through every level of ``axis``;
+    with ``zoom``, each shows its centre ``zoom`` x ``zoom`` pixels unscaled (JPEG blocks,
+    resampling and grid shifts become visible)."""
+    root = Path(out)
+    if manifest is None:
+        manifest = read_manifest(root, columns=list(_COLS))
+    rows = sheet_rows(manifest, axis, source, suite)
+    name = x_param(rows[rows["axis"] != CLEAN])
+    n = len(rows)
+    ncol = min(cols, n)
+    nrow = math.ceil(n / ncol)
+    fig = MplFigure(figsize=(1.75 * ncol, 1.95 * nrow + 0.35), layout="constrained")
+    for i, r in enumerate(rows.itertuples()):
+        ax = fig.add_subplot(nrow, ncol, i + 1)
+        img = decode_pillow(safe_join(root, str(r.path)).read_bytes())
+        h, w = img.shape[:2]
+        if zoom:
+            y0, x0 = max((h - zoom) // 2, 0), max((w - zoom) // 2, 0)
+            img = img[y0 : y0 + zoom, x0 : x0 + zoom]
+        ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=255,
+                  interpolation="nearest" if zoom else "antialiased")  # fmt: skip
+        label = CLEAN if r.axis == CLEAN else _label(str(r.level), r.axis_params)
+        if name and r.axis != CLEAN and re.fullmatch(r"[0-9.]+", label):
+            label = f"{name}={label}"  # "hops=2", not a bare "2"
+        ax.set_title(f"{label}\n{w}x{h}", fontsize=6, pad=2)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    src = str(rows["source_id"].iloc[-1])
+    what = f", centre {zoom}x{zoom} px" if zoom else ""
+    fig.suptitle(f"{axis}: source {src}, every level (mild to severe){what}", fontsize=8)
+    return fig
+
+
+def write_sheet(out: str | Path, dest: str | Path, axis: str | None = None,
+                source: str | None = None, zoom: int | None = None) -> list[Path]:  # fmt: skip
+    """Write contact sheet(s) as PNG (200 dpi) to ``dest``; every axis when ``axis`` is None
+    (``dest`` then gets the axis name before its suffix). Returns the files written."""
+    root, dest = Path(out), Path(dest)
+    if zoom is not None and zoom < 8:
+        raise ConfigError(f"--zoom {zoom}: give the crop size in pixels, 8 or more (e.g. 64)")
+    manifest = read_manifest(root, columns=list(_COLS))
+    axes = [axis] if axis else [a for a in pd.unique(manifest["axis"].astype(str)) if a != CLEAN]
+    written = []
+    for a in axes:
+        fig = contact_sheet(root, a, source, manifest=manifest, zoom=zoom)
+        path = dest if axis else dest.with_name(f"{dest.stem}_{safe_name(a)}{dest.suffix}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=DPI, metadata={"Software": None} if path.suffix == ".png" else None)
+        written.append(path)
+    return written
+
+
+def _reachable(m: ModelResults) -> list[Path]:
+    out = []
+    for run in m.runs:
+        path = run.get("manifest", {}).get("path")
+        if path and (Path(path) / "manifest").is_dir():
+            out.append(Path(path))
+    return out
+
+
+def sheet_section(models: list[ModelResults], figdir: Path) -> Section | None:
+    """One contact sheet per axis of each reachable manifest, or None when none is reachable."""
+    seen: set[Path] = set()
+    used: set[str] = set()
+    sec = Section(text("Contact sheets"), "sheets")
+    for m in models:
+        for root in _reachable(m):
+            if root in seen:
+                continue
+            seen.add(root)
+            try:
+                manifest = read_manifest(root, columns=list(_COLS))
+            except Exception:  # noqa: BLE001 - an unreadable manifest only loses the sheets
+                continue
+            pairs = manifest[["suite", "axis"]].astype(str).drop_duplicates()
+            for suite, axis in pairs[pairs["axis"] != CLEAN].itertuples(index=False):
+                try:
+                    fig = contact_sheet(root, axis, suite=suite, manifest=manifest)
+                except (OSError, ConfigError, ValueError):
+                    continue
+                name = safe_name(f"sheet_{axis}")
+                if name in used:  # the same axis name in another suite
+                    name = safe_name(f"sheet_{suite}-{axis}")
+                used.add(name)
+                files = save_figure(fig, figdir / name, pdf=False)
+                cap = f"{axis}: one source through every level of the axis ({root.name})."
+                sec.add(Figure(name, files, cap, f"{axis} contact sheet", "png", "sheet"))
+    if not sec.blocks:
+        return None
+    intro = Paragraph(text("What each level looks like: one source through every level of each "
+                           "axis (thumbnails, labelled with the level and the image size)."))  # fmt: skip
+    sec.blocks.insert(0, intro)
+    return sec

@@ -1,0 +1,83 @@
+"""Dataset kind ``list``: a CSV or Parquet table with columns ``path,label[,group]``."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core.errors import ConfigError
+from ..core.records import from_mapping, spec
+from .base import DatasetKind, DatasetSpec, ListContext, SourceRef, register_dataset_kind
+from .folds import with_folds
+
+__all__ = ["ListDataset", "list_table", "LIST_FILES"]
+
+# A folder holding one of these is read as that list (labels and groups from it), e.g. the
+# virtual cameras' build folder given by path.
+LIST_FILES = ("list.csv", "list.parquet")
+
+
+@dataclass(frozen=True)
+class ListDataset:
+    """``kind: list`` parameters: the table, the root its relative paths start from, the folds."""
+
+    path: str
+    root: str | None = None
+    description: str = ""
+    folds: int = field(default=5, metadata=spec(lo=1, hi=100))
+    fold_seed: int = 0
+
+
+def _read_rows(table: Path) -> list[dict]:
+    if table.suffix.lower() == ".parquet":
+        import pandas as pd
+
+        return pd.read_parquet(table).astype(str).to_dict("records")
+    with open(table, newline="", encoding="utf-8") as fh:
+        return [dict(r) for r in csv.DictReader(fh)]
+
+
+def list_table(
+    table: str | Path,
+    k: int = 5,
+    seed: int = 0,
+    root: str | Path | None = None,
+    yaml_path: str = "dataset",
+) -> list[SourceRef]:
+    """A CSV or Parquet list with columns ``path,label`` (optional ``group``); relative paths are
+    taken relative to ``root`` (default: the list's folder). Folds keep each group together."""
+    table = Path(table).expanduser()
+    if not table.is_file():
+        raise ConfigError(f"{yaml_path}.path: list file not found: {str(table)!r}")
+    rows = _read_rows(table)
+    base = Path(root).expanduser() if root else table.parent
+    refs = []
+    for i, row in enumerate(rows):
+        missing = [c for c in ("path", "label") if not row.get(c)]
+        if missing:
+            raise ConfigError(
+                f"{table}: row {i + 2}: missing {', '.join(missing)}; columns must be path,label[,group]"
+            )
+        p = Path(row["path"]).expanduser()
+        p = p if p.is_absolute() else base / p
+        key = row["path"]
+        refs.append(
+            SourceRef(str(p.resolve()), str(row["label"]), str(row.get("group") or key), key)
+        )
+    if not refs:
+        raise ConfigError(f"{yaml_path}: list {str(table)!r} has no rows")
+    return with_folds(refs, k, seed)
+
+
+def _parse(name: str, body: dict, path: str) -> DatasetSpec:
+    p = from_mapping(ListDataset, body, path)
+    return DatasetSpec(name, "list", p, path, p.description, p.folds, p.fold_seed, p.root)
+
+
+def _list(spec_: DatasetSpec, ctx: ListContext) -> list[SourceRef]:
+    p = spec_.params
+    return list_table(p.path, spec_.folds, spec_.fold_seed, p.root, spec_.yaml_path)
+
+
+register_dataset_kind(DatasetKind("list", _parse, _list, "a CSV/Parquet table path,label[,group]"))

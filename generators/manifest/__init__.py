@@ -1,0 +1,60 @@
+"""The manifest: one Parquet row per variant under ``OUT/manifest/`` (one part file per source),
+plus ``OUT/errors.parquet`` for sources and variants that could not be made.
+
+``schema`` is the contract (column names and types are exact), ``rows`` builds rows from what
+execution returns, ``writer`` writes parts atomically, ``reader`` reads them back, ``paths``
+checks the relative paths rows name.
+"""
+
+from __future__ import annotations
+
+from ..core.files import atomic_write_bytes, write_failure, write_table_atomic
+from .paths import safe_join, unsafe_paths
+from .reader import read_errors, read_manifest, read_metadata
+from .rows import chain_json, error_row, variant_row
+from .schema import (
+    ERRORS_FILE,
+    ERRORS_SCHEMA,
+    MANIFEST_DIR,
+    MANIFEST_SCHEMA,
+    META_KEY,
+    STATE_DIR,
+    ManifestError,
+    with_metadata,
+)
+from .writer import (
+    consolidate_errors,
+    errors_dir,
+    part_name,
+    slug,
+    write_errors_part,
+    write_manifest_part,
+)
+
+__all__ = [
+    "MANIFEST_SCHEMA",
+    "ERRORS_SCHEMA",
+    "MANIFEST_DIR",
+    "ERRORS_FILE",
+    "STATE_DIR",
+    "META_KEY",
+    "ManifestError",
+    "with_metadata",
+    "read_manifest",
+    "read_errors",
+    "read_metadata",
+    "safe_join",
+    "unsafe_paths",
+    "variant_row",
+    "error_row",
+    "chain_json",
+    "part_name",
+    "slug",
+    "errors_dir",
+    "write_manifest_part",
+    "write_errors_part",
+    "consolidate_errors",
+    "write_table_atomic",
+    "atomic_write_bytes",
+    "write_failure",
+]

@@ -1,0 +1,202 @@
+"""Planning: every variant of a suite for one source, decided before any pixel is touched (pure,
+seeded by (suite seed, source id, axis/level)); and the list of source jobs of a run."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .axes import AXES, PlanContext
+from .config import Config, SuiteSpec
+from .core.errors import ConfigError
+from .core.provenance import derive_seed, short_hash
+from .datasets import (
+    DATASET_KINDS,
+    ListContext,
+    SourceRef,
+    looks_like_path,
+    sources_from_path,
+)
+from .manifest.schema import MANIFEST_DIR
+from .manifest.writer import errors_dir, part_name, slug, write_errors_part
+from .ops import OPS, Step, canonical_chain
+
+__all__ = [
+    "VariantPlan",
+    "SourceJob",
+    "plan_source",
+    "plan_all",
+    "resolve_sources",
+    "source_digest",
+    "source_done",
+]
+
+_EXT = {"jpeg": "jpg", "png": "png", "webp": "webp"}
+
+
+@dataclass(frozen=True)
+class VariantPlan:
+    """One variant, fully decided before any pixel is touched."""
+
+    variant_id: str
+    axis: str
+    level: str
+    level_value: float | None
+    axis_params: dict
+    chain: tuple[Step, ...]
+    seed: int
+    path: str  # relative to OUT
+
+
+@dataclass(frozen=True)
+class SourceJob:
+    """One source and every variant planned for it: the unit a worker executes."""
+
+    ref: SourceRef
+    source_id: str
+    source_sha256: str
+    dataset: str
+    suite: str
+    plans: tuple[VariantPlan, ...]
+
+
+def plan_source(suite: SuiteSpec, source_id: str, root: str = "variants") -> list[VariantPlan]:
+    """Expand ``suite`` for one source. Pure: depends only on the suite and the source id
+    (``root``: the folder under OUT the variant files go to)."""
+    plans = []
+    seen: set[str] = set()
+    for axis in suite.axes:
+
+        def rng_for(name: str, _axis: str = axis.name) -> np.random.Generator:
+            return np.random.default_rng(derive_seed(suite.seed, source_id, f"{_axis}/{name}"))
+
+        ctx = PlanContext(source_id, rng_for)
+        for lv in AXES.get(axis.type).plan(axis.params, ctx):
+            final = lv.chain[-1]
+            fmt = OPS.get(final.op).encoder
+            if fmt is None:
+                raise ConfigError(
+                    f"{axis.yaml_path}: the chain of level {lv.level!r} must end with an "
+                    f"encoder step (jpeg, png, ...), got {final.op!r}"
+                )
+            variant_id = short_hash(f"{source_id}\n{axis.name}\n{canonical_chain(lv.chain)}")
+            if variant_id in seen:
+                raise ConfigError(
+                    f"{axis.yaml_path}: two levels give the same variant ({lv.level!r})"
+                )
+            seen.add(variant_id)
+            rel = f"{root}/{source_id}/{slug(axis.name)}/{slug(lv.name)}.{_EXT[fmt]}"
+            seed = derive_seed(suite.seed, source_id, f"{axis.name}/{lv.slot}")
+            plans.append(
+                VariantPlan(
+                    variant_id,
+                    axis.name,
+                    lv.level,
+                    lv.level_value,
+                    lv.axis_params,
+                    lv.chain,
+                    seed,
+                    rel,
+                )  # fmt: skip
+            )
+    return plans
+
+
+def resolve_sources(
+    config: Config, dataset: str, *, jobs: int = 1, progress: bool = True
+) -> tuple[str, list[SourceRef]]:
+    """A dataset name from the config, or a folder path -> (dataset name, sources with folds).
+
+    A path (``--dataset DIR``) is a folder-per-class tree, or the list in it when the folder
+    holds ``list.csv`` (labels and groups from the list, so folds keep groups together)."""
+    if dataset not in config.datasets and (looks_like_path(dataset) or Path(dataset).is_dir()):
+        return sources_from_path(dataset)
+    spec = config.dataset(dataset)
+    kind = DATASET_KINDS.get(spec.kind)
+    return spec.name, kind.list_sources(spec, ListContext(jobs=jobs, progress=progress))
+
+
+def source_digest(ref: SourceRef) -> str:
+    """sha256 of the source file (of its path and errno when unreadable: the read fails later)."""
+    try:
+        return hashlib.sha256(Path(ref.path).read_bytes()).hexdigest()
+    except OSError as exc:
+        return hashlib.sha256(f"unreadable:{ref.path}:{exc.errno}".encode()).hexdigest()
+
+
+def source_done(out_dir: Path, suite: str, source_id: str) -> bool:
+    """True when an earlier run finished this source (a manifest part, or a recorded failure)."""
+    name = part_name(suite, source_id)
+    return (out_dir / MANIFEST_DIR / name).is_file() or _failed_source(errors_dir(out_dir) / name)
+
+
+def _failed_source(err_part: Path) -> bool:
+    """A source that could not be read or decoded is done (its error is recorded)."""
+    if not err_part.is_file():
+        return False
+    try:
+        stages = pq.read_table(err_part, columns=["stage"]).column("stage").to_pylist()
+    except (OSError, pa.ArrowException):  # damaged state (not written by us): redo the source
+        err_part.unlink(missing_ok=True)
+        return False
+    return any(s != "variant" for s in stages)
+
+
+def plan_all(
+    refs: list[SourceRef],
+    suite: SuiteSpec,
+    dataset: str,
+    out_dir: Path,
+    progress: bool,
+    root: str = "variants",
+) -> tuple[list[SourceJob], int, int]:
+    """(jobs to run, sources finished by an earlier run, duplicate sources). A file with the
+    same bytes as an earlier one is recorded in the errors, not planned twice."""
+    from tqdm.auto import tqdm
+
+    jobs_list: list[SourceJob] = []
+    skipped = duplicates = 0
+    first: dict[str, SourceRef] = {}
+    for ref in tqdm(
+        refs, desc="planning", unit="src", disable=not progress or len(refs) < 200, leave=False
+    ):
+        digest = source_digest(ref)
+        source_id = digest[:16]
+        if source_id in first:  # same bytes twice: one source id, one set of variants
+            _record_duplicate(out_dir, suite.name, ref, first[source_id], source_id)
+            duplicates += 1
+            continue
+        first[source_id] = ref
+        if source_done(out_dir, suite.name, source_id):
+            skipped += 1
+            continue
+        plans = tuple(plan_source(suite, source_id, root))
+        jobs_list.append(SourceJob(ref, source_id, digest, dataset, suite.name, plans))
+    return jobs_list, skipped, duplicates
+
+
+def _record_duplicate(
+    out_dir: Path, suite: str, ref: SourceRef, kept: SourceRef, source_id: str
+) -> None:
+    """A file with the same bytes as an earlier one (in path order) is listed in errors.parquet;
+    making it again would race on the same files and leave one of the two paths in the manifest
+    depending on timing."""
+    msg = f"same bytes as {kept.path} (label {kept.label!r}, fold {kept.fold}), whose variants stand for both"
+    if ref.label != kept.label:
+        msg += f"; this copy is labelled {ref.label!r}: the labels disagree"
+    row = {
+        "source_path": ref.path,
+        "stage": "plan",
+        "error_type": "duplicate",
+        "message": msg,
+        "source_id": source_id,
+        "suite": suite,
+        "variant": "",
+    }
+    name = f"part-{slug(suite)}-{source_id}-dup-{short_hash(ref.path, 8)}.parquet"
+    write_errors_part(out_dir, name, [row])
