@@ -28,8 +28,6 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.1.0"
-
 # Public name -> the module that defines it (imported on first access).
 _API = {
     "load_config": "degradebench.generators.config",
@@ -47,10 +45,14 @@ __all__ = ["__version__", *_API]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # one source: the installed distribution (pyproject.toml)
+        from degradebench.generators.core.provenance import library_version
+
+        return library_version("degradebench")
     if name in _API:  # not cached: db.NAME stays the layer's function, even if patched there
         return getattr(importlib.import_module(_API[name]), name)
     raise AttributeError(f"module 'degradebench' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_API))
+    return sorted(set(globals()) | set(_API) | {"__version__"})

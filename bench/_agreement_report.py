@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import math
 import re
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from degradebench.generators.core.files import atomic_write_bytes
 
 __all__ = ["REPORT_FILE", "psnr_from_mse", "summarise", "psnr_matrix", "plot_matrices", "markdown"]
 
@@ -65,6 +67,7 @@ def plot_matrices(summ, out_dir: Path) -> dict[str, str]:  # noqa: ANN001
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from degradebench.evaluators.report.figures import DPI  # the report's PNG resolution
 
     files = {}
     for op in dict.fromkeys(summ["op"]):
@@ -89,10 +92,9 @@ def plot_matrices(summ, out_dir: Path) -> dict[str, str]:  # noqa: ANN001
         fig.tight_layout()
         slug = re.sub(r"[^A-Za-z0-9]+", "-", op).strip("-")
         for ext in ("png", "svg"):
-            path = out_dir / f"agreement-{slug}.{ext}"
-            tmp = path.with_name(f".{path.name}.tmp")
-            fig.savefig(tmp, format=ext, dpi=110, metadata={"Date": None} if ext == "svg" else {})
-            tmp.replace(path)
+            buf = io.BytesIO()
+            fig.savefig(buf, format=ext, dpi=DPI, metadata={"Date": None} if ext == "svg" else {})
+            atomic_write_bytes(out_dir / f"agreement-{slug}.{ext}", buf.getvalue())
         plt.close(fig)
         files[op] = f"agreement-{slug}.png"
     return files

@@ -62,9 +62,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def _step(i: int, text: str) -> float:
-    print(f"[{i}/5] {text}", file=sys.stderr, flush=True)  # steps 3-4 repeat per suite
-    return time.perf_counter()
+class _Steps:
+    """``[i/n] text`` on stderr, numbered in the order the steps run."""
+
+    def __init__(self, total: int):
+        self.i, self.total = 0, total
+
+    def __call__(self, text: str) -> float:
+        self.i += 1
+        print(f"[{self.i}/{self.total}] {text}", file=sys.stderr, flush=True)
+        return time.perf_counter()
 
 
 def run_demo(
@@ -93,12 +100,13 @@ def run_demo(
     cfg = dataclasses.replace(cfg, datasets={**cfg.datasets, dataset: spec})
     times: dict[str, float] = {}
     t_all = time.perf_counter()
+    step = _Steps(3 + 2 * len(suites))  # dataset, model, (generate, evaluate) per suite, report
 
-    t = _step(1, f"building the virtual-camera dataset in {data_root}")
+    t = step(f"building the virtual-camera dataset in {data_root}")
     build_virtual_cameras(spec.params, data_root, jobs=jobs, progress=progress)
     times["dataset"] = time.perf_counter() - t
 
-    t = _step(2, "loading the reference model")
+    t = step("loading the reference model")
     model = db.load_model("reference")
     times["model"] = time.perf_counter() - t
 
@@ -107,17 +115,17 @@ def run_demo(
     n_variants, rates = 0, []
     for suite in suites:
         variants = out / "variants" / suite
-        t = _step(3, f"generating the {suite!r} suite on held-out fold {fold} into {variants}")
+        t = step(f"generating the {suite!r} suite on held-out fold {fold} into {variants}")
         db.generate(
             config=cfg, dataset=dataset, suite=suite, out=variants, jobs=jobs, folds=[fold],
             progress=progress,
         )  # fmt: skip
         times["generate"] += time.perf_counter() - t
         results = out / "results" / suite
-        t = _step(4, f"evaluating {model.name!r} on every {suite!r} variant into {results}")
+        t = step(f"evaluating {model.name!r} on every {suite!r} variant into {results}")
         r = db.evaluate(
             variants, model, results, device=device, folds=[fold], progress=progress,
-            channels_last=True, name=model.name if suite == suites[0] else f"{model.name} ({suite})",
+            channels_last=True, name=model.name,  # one model, one name on every suite
         )  # fmt: skip
         times["evaluate"] += time.perf_counter() - t
         results_dirs.append(results)
@@ -125,12 +133,13 @@ def run_demo(
         rates.append(r.run["throughput"]["images_per_s"])
         res = res or r
 
-    t = _step(5, "writing the report")
+    t = step("writing the report")
     files = db.write_report(
         results_dirs, out / "report",
         title=f"degradebench demo: reference model on virtual cameras (held-out fold {fold})",
     )  # fmt: skip
     times["report"] = time.perf_counter() - t
+    identical = {axis for suite, axis in files.identical if suite == suites[-1]}
     times["total"] = time.perf_counter() - t_all
 
     s, ax = res.summary, res.axis_summary
@@ -143,6 +152,7 @@ def run_demo(
         "headline": headline, "images_per_s": sum(rates) / len(rates),
         "variants": n_variants, "fold": fold,
         "social": _social_headline(out / "results" / suites[-1]),
+        "identical": sorted(identical), "report_reused": files.reused,
     }  # fmt: skip
 
 
@@ -161,6 +171,8 @@ def run(args: argparse.Namespace) -> int:
         args.out, config=args.config, jobs=args.jobs, device=args.device,
         progress=not args.no_progress,
     )  # fmt: skip
+    from degradebench.evaluators.report.view import no_negative_zero
+
     h = r["headline"]
     print(f"clean accuracy (fold {r['fold']}): {100 * h['clean_accuracy']:.1f}%")
     for key, value in h.items():
@@ -168,18 +180,21 @@ def run(args: argparse.Namespace) -> int:
             axis = key.split(".")[0]
             drop = h.get(f"{axis}.max_accuracy_drop", float("nan"))
             print(f"  {axis:<12} mean accuracy {100 * value:5.1f}%, worst level "
-                  f"{100 * drop:5.1f} points below clean")  # fmt: skip
+                  f"{no_negative_zero(f'{100 * drop:5.1f}'.strip()):>5} points below clean")  # fmt: skip
     if r.get("social"):
         by_axis: dict[str, list[str]] = {}
         for key, value in r["social"].items():
             axis, level = key.split("@")
             by_axis.setdefault(axis, []).append(f"{level}: {100 * value:.0f}%")
         print("  social journeys, accuracy by hops:")
+        same = set(r.get("identical", ()))
         for axis, vals in by_axis.items():
-            print(f"    {axis:<15} " + ", ".join(vals))
+            note = " (identical to clean: re-encode skipped)" if axis in same else ""
+            print(f"    {axis:<15} " + ", ".join(vals) + note)
     t = r["times"]
     print(f"{r['variants']} variants in {t['total']:.0f} s (dataset {t['dataset']:.0f} s, generate "
           f"{t['generate']:.0f} s, evaluate {t['evaluate']:.0f} s at {r['images_per_s']:.1f} "
-          f"images/s, report {t['report']:.0f} s)")  # fmt: skip
+          f"images/s, report {t['report']:.0f} s"
+          f"{', reused' if r.get('report_reused') else ''})")  # fmt: skip
     print(f"report: {r['report']}")
     return 0

@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from degradebench.generators.core.records import parse_folds
+
 __all__ = ["add_parser", "run"]
 
 
 def _int_list(text: str) -> list[int]:
+    """``--top-k 1,5`` -> [1, 5] (folds go through the one fold parser, ``parse_folds``)."""
     try:
         return [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
@@ -74,9 +77,7 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="images per batch; halves by itself on CUDA out-of-memory (default 32)",
     )
-    p.add_argument(
-        "--folds", type=_int_list, metavar="LIST", help="only these folds, e.g. 0 or 0,1"
-    )
+    p.add_argument("--folds", metavar="LIST", help="only these folds, e.g. 0 or 0,1")
     p.add_argument(
         "--amp",
         action="store_true",
@@ -149,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
     import degradebench as db
     from degradebench.evaluators._input_config import load_input_config_file, parse_set_options
 
+    folds = parse_folds(args.folds)  # before the model loads: a typo fails fast
     file_cfg = load_input_config_file(args.input_config) if args.input_config else None
     sets = parse_set_options(args.set_)
     model = db.load_model(
@@ -163,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
         args.out,
         device=args.device,
         batch_size=args.batch_size,
-        folds=args.folds,
+        folds=folds,
         amp=args.amp,
         workers=args.workers,
         topk=tuple(args.top_k),

@@ -6,13 +6,13 @@ and ``agreement_settings()`` return frozen, validated records.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from degradebench.generators.core.errors import ConfigError
-from degradebench.generators.core.records import from_mapping, spec
+from degradebench.generators.core.records import from_mapping, record, spec
 from degradebench.generators.core.yamlsafe import load_yaml
 
 __all__ = ["DemoSettings", "AgreementSettings", "demo_settings", "agreement_settings", "FILE"]
@@ -20,7 +20,7 @@ __all__ = ["DemoSettings", "AgreementSettings", "demo_settings", "agreement_sett
 FILE = "applications.yaml"
 
 
-@dataclass(frozen=True)
+@record
 class DemoSettings:
     """What ``degradebench demo`` runs: one virtual-cameras dataset, its suites, the held-out fold."""
 
@@ -28,23 +28,23 @@ class DemoSettings:
     suites: tuple[str, ...]
     fold: int = field(default=0, metadata=spec(lo=0, hi=99))
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         if not self.suites:
             raise ConfigError("suites: must name at least one suite, got []")
 
 
-@dataclass(frozen=True)
+@record
 class AgreementSettings:
     """What ``degradebench agreement`` compares without ``--ops``: ``METHOD xSCALE`` names."""
 
     ops: tuple[str, ...]
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         if not self.ops:
             raise ConfigError("ops: must name at least one operation, got []")
 
 
-@dataclass(frozen=True)
+@record
 class _File:
     version: int = field(metadata=spec(lo=1, hi=1))
     demo: DemoSettings

@@ -25,12 +25,12 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from degradebench.generators.core.errors import ConfigError
-from degradebench.generators.core.records import from_mapping, spec, to_plain
+from degradebench.generators.core.records import from_mapping, record, spec, to_plain
 from degradebench.generators.core.yamlsafe import load_yaml
 from degradebench.generators.ops.resize import BACKENDS as RESIZE_BACKENDS
 from degradebench.generators.ops.resize import METHODS as RESIZE_METHODS
@@ -55,9 +55,10 @@ FIT_MODE_NAMES = tuple(_FIT_REGISTRY.names())
 PAD_MODES = ("reflect", "symmetric", "edge", "constant")
 
 
-@dataclass(frozen=True)
+@record
 class InputConfig:
-    """The input-config schema shared by every model (see the module docstring)."""
+    """The input-config schema shared by every model (see the module docstring); every field is
+    checked when it is built, from Python and YAML alike (ParamError naming the field)."""
 
     input_size: tuple[int, int] = field(default=(256, 256), metadata=spec(lo=1, hi=65536))
     fit: str = field(default="center_crop", metadata=spec(choices=FIT_MODE_NAMES))
@@ -75,14 +76,18 @@ class InputConfig:
     pad_mode: str = field(default="reflect", metadata=spec(choices=PAD_MODES))
     tile_average: str = field(default="scores", metadata=spec(choices=("scores", "probabilities")))
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         for i, s in enumerate(self.std):
             if s == 0 or not math.isfinite(s):
                 raise ConfigError(f"std[{i}]: must be a non-zero finite number, got {s}")
         if self.resize_backend == "torch" and self.resize_method == "lanczos":
+            # torch has lanczos only with antialias and only in recent releases (then
+            # combo_problem accepts it); input fitting keeps one behaviour across releases.
             msg = "resize_method: 'lanczos' is not available with resize_backend 'torch'; "
             raise ConfigError(msg + "use pillow or opencv, or bilinear/bicubic/area/nearest")
-        problem = combo_problem(self.resize_backend, self.resize_method, self.resize_antialias, None)
+        problem = combo_problem(
+            self.resize_backend, self.resize_method, self.resize_antialias, None
+        )
         if problem is not None:
             raise ConfigError(f"resize_{problem[0]}: {problem[1]}")
         if self.classes is not None and len(set(self.classes)) != len(self.classes):

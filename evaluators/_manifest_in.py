@@ -3,6 +3,8 @@ figures they declare), the levels each suite planned, fold selection and the cla
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,15 @@ from degradebench.generators.manifest import (
     unsafe_paths,
 )
 
-__all__ = ["ManifestInput", "load_manifest", "read_input", "select_folds", "class_list"]
+__all__ = [
+    "ManifestInput",
+    "load_manifest",
+    "read_input",
+    "select_folds",
+    "class_list",
+    "crop_axes",
+    "relabel_old_crop_levels",
+]
 
 REQUIRED = ["variant_id", "source_id", "label", "axis", "level", "path"]
 
@@ -78,7 +88,72 @@ def load_manifest(manifest: str | Path) -> tuple[pd.DataFrame, Path, dict]:
         )
         raise ManifestError(msg)
     metas = _metadata(root)
+    df = relabel_old_crop_levels(df, metas)
     return df, root, ({"degradebench": metas[0]} if metas else {})
+
+
+_OLD_CROP = re.compile(r"^(\d+)x(\d+)$")
+
+
+def crop_axes(metas: list[dict]) -> dict[str, set[str]]:
+    """Per suite whose definition the manifest metadata holds, the names of its crop axes
+    (``type: crop``, or an axis named ``crop`` without a type)."""
+    out: dict[str, set[str]] = {}
+    for m in metas:
+        definition = m.get("suite_definition")
+        axes = definition.get("axes") if isinstance(definition, dict) else None
+        if isinstance(axes, dict):
+            out[str(m.get("suite") or "")] = {
+                str(a) for a, body in axes.items()
+                if isinstance(body, dict) and str(body.get("type", a)) == "crop"
+            }  # fmt: skip
+    return out
+
+
+def _offsets(axis_params: object) -> tuple | None:
+    try:
+        d = json.loads(axis_params) if isinstance(axis_params, str) else axis_params
+    except ValueError:
+        return None
+    return (d.get("dy"), d.get("dx")) if isinstance(d, dict) else None
+
+
+def _old_crop_rows(df: pd.DataFrame, metas: list[dict]) -> pd.Series:
+    """Rows whose level is an old crop label ``RxC`` on a crop axis: by the suite definition
+    when the metadata holds it, else by the row's own ``dy``/``dx`` parameters (a resize level
+    ``224x224`` has none, so it is never taken for a crop)."""
+    m = df["level"].astype(str).str.extract(_OLD_CROP)
+    candidate = m[0].notna()
+    if not candidate.any():
+        return candidate
+    crops = crop_axes(metas)
+    suites = df["suite"].fillna("").astype(str) if "suite" in df else pd.Series("", index=df.index)
+    params = df["axis_params"] if "axis_params" in df else pd.Series(None, index=df.index)
+    out = pd.Series(False, index=df.index)
+    for i in df.index[candidate]:
+        declared = crops.get(suites[i], crops.get("") if len(crops) == 1 else None)
+        if declared is not None:
+            out[i] = str(df.at[i, "axis"]) in declared
+        else:
+            out[i] = _offsets(params[i]) == (int(m.at[i, 0]), int(m.at[i, 1]))
+    return out
+
+
+def relabel_old_crop_levels(df: pd.DataFrame, metas: list[dict]) -> pd.DataFrame:
+    """A manifest written before crop levels were renamed: its crop levels ``3x5`` become
+    ``dy=3,dx=5`` (what a new manifest holds), so results carry the new labels; levels of other
+    axes (a resize's ``224x224``) stay as they are."""
+    if "level" not in df or "axis" not in df or not len(df):
+        return df
+    rows = _old_crop_rows(df, metas)
+    if not rows.any():
+        return df
+    df = df.copy()
+    df["level"] = df["level"].astype(object)
+    df.loc[rows, "level"] = df.loc[rows, "level"].astype(str).str.replace(
+        _OLD_CROP, r"dy=\1,dx=\2", regex=True
+    )
+    return df
 
 
 def _declared_figures(metas: list[dict]) -> dict[str, tuple[str, ...]]:
@@ -92,9 +167,10 @@ def _declared_figures(metas: list[dict]) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def _planned(df: pd.DataFrame, root: Path) -> dict[str, set]:
+def _planned(df: pd.DataFrame, root: Path, metas: list[dict] | None = None) -> dict[str, set]:
     """Per suite, the (axis, level) pairs planned: those in the manifest and the variants that
-    failed to be made (``errors.parquet``'s ``variant`` column, ``axis/level``)."""
+    failed to be made (``errors.parquet``'s ``variant`` column, ``axis/level``; an old crop
+    label there is renamed like the manifest's)."""
     suites = df["suite"].fillna("").astype(str) if "suite" in df else pd.Series("", index=df.index)
     out: dict[str, set] = {}
     for s, axis, level in zip(suites, df["axis"].astype(str), df["level"].astype(str)):
@@ -107,8 +183,20 @@ def _planned(df: pd.DataFrame, root: Path) -> dict[str, set]:
         for s, v in zip(errors.get("suite", pd.Series("", index=errors.index)), errors["variant"]):
             if isinstance(v, str) and "/" in v:
                 axis, level = v.split("/", 1)
-                out.setdefault(str(s or ""), set()).add((axis, level))
+                suite = str(s or "")
+                if _is_crop(suite, axis, df, metas or []):
+                    level = _OLD_CROP.sub(r"dy=\1,dx=\2", level)
+                out.setdefault(suite, set()).add((axis, level))
     return out
+
+
+def _is_crop(suite: str, axis: str, df: pd.DataFrame, metas: list[dict]) -> bool:
+    """Whether (suite, axis) is a crop axis: by its definition, else by its manifest levels."""
+    declared = crop_axes(metas).get(suite)
+    if declared is not None:
+        return axis in declared
+    levels = df.loc[df["axis"].astype(str) == axis, "level"].astype(str)
+    return bool(len(levels)) and levels.str.startswith("dy=").all()
 
 
 def select_folds(df: pd.DataFrame, folds: list[int] | str | None) -> tuple[pd.DataFrame, list | None]:
@@ -138,7 +226,7 @@ def read_input(manifest: str | Path, folds: list[int] | str | None) -> tuple[Man
     full, root, meta = load_manifest(manifest)
     metas = _metadata(root)
     frame, fold_list = select_folds(full, folds)
-    planned = _planned(frame, root)
+    planned = _planned(frame, root, metas)
     if fold_list is not None:  # only the levels of the selected sources' suites matter
         planned = {s: v for s, v in planned.items() if s in set(_suites(frame))}
     mi = ManifestInput(frame, root, meta, _declared_figures(metas), planned, len(full), fold_list)

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .formats import MODEL_FORMATS, format_of
 from .models import Model
 from .results import RESULT_FILES, TABLES, read_run
 
@@ -53,8 +54,9 @@ def weights_sha256(model: Model) -> str | None:
 
 
 def _code_sha256(model: Model) -> str | None:
-    target = model.spec.rpartition(":")[0] if model.kind == "python" else ""
-    return _file_sha256(target) if target.endswith(".py") and Path(target).is_file() else None
+    """The hash of the source file the model's format says it depends on (a factory's .py)."""
+    target = format_of(model.kind).code_file(model.spec) if model.kind in MODEL_FORMATS else None
+    return _file_sha256(target) if target and Path(target).is_file() else None
 
 
 def manifest_sha256(manifest: pd.DataFrame) -> str:

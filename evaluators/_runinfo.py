@@ -8,7 +8,6 @@ import platform
 import time
 from typing import Any
 
-from degradebench import __version__
 from degradebench.generators.core.provenance import git_revision, library_version, library_versions
 
 from ._reuse import key_sha256
@@ -47,7 +46,7 @@ def run_info(
     """The run.json mapping (``mi``: the ManifestInput; ``run``: the RunOutput)."""
     details = {k: v for k, v in model.details.items() if jsonable(v)}
     return {
-        "degradebench_version": __version__,
+        "degradebench_version": library_version("degradebench"),
         "git_revision": git_revision(),
         "created_unix": time.time(),
         "model": {"name": model.name, "spec": model.spec, "kind": model.kind,

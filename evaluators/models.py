@@ -23,13 +23,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from ._input_config import DEFAULT_INPUT_CONFIG, InputConfig, resolve_input_config
-from .formats import BUILTIN_MODELS, MODEL_FORMATS, classify_spec, sniff_model_file
+from .formats import BUILTIN_MODELS, MODEL_FORMATS, classify_spec, format_of, sniff_model_file
 from .formats.base import ModelError
 
 __all__ = [
@@ -93,16 +92,6 @@ def _module_predict(module: torch.nn.Module) -> Callable[[torch.Tensor], torch.T
     return predict
 
 
-def _default_name(spec: str, kind: str) -> str:
-    if kind == "builtin":
-        return spec
-    if kind == "python":
-        target, _, attr = spec.rpartition(":")
-        stem = Path(target).stem if target.endswith(".py") else target.rsplit(".", 1)[-1]
-        return f"{stem}.{attr}"
-    return Path(spec).stem or Path(spec).name
-
-
 def load_model(
     spec: str,
     *,
@@ -124,7 +113,8 @@ def load_model(
     """
     spec = str(spec)
     kind = classify_spec(spec)
-    obj, declared, details = MODEL_FORMATS.get(kind)(spec)
+    fmt = format_of(kind)
+    obj, declared, details = fmt.load(spec)
     layers: list[tuple[str, Mapping[str, Any] | None]] = []
     if input_config:
         layers.append(("--input-config", input_config))
@@ -141,7 +131,7 @@ def load_model(
     )
     details["uses_default_input_config"] = declared is None
     return Model(
-        name=name or _default_name(spec, kind),
+        name=name or fmt.default_name(spec),
         spec=spec,
         kind=kind,
         input_config=cfg,

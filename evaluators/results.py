@@ -27,7 +27,12 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 from degradebench.generators.core.errors import ConfigError, DegradebenchError
-from degradebench.generators.core.files import DirLock, atomic_write_bytes, write_table_atomic
+from degradebench.generators.core.files import (
+    DirLock,
+    atomic_write_bytes,
+    remove_temp_files,
+    write_table_atomic,
+)
 
 __all__ = [
     "RESULT_FILES",
@@ -138,7 +143,5 @@ class ResultsLock(DirLock):
 
     def __enter__(self) -> ResultsLock:
         super().__enter__()
-        for p in self.folder.iterdir():
-            if p.name.startswith(".") and ".tmp-" in p.name or p.name.endswith(".parquet.tmp"):
-                p.unlink(missing_ok=True)
+        remove_temp_files(self.folder, recursive=False)
         return self

@@ -32,6 +32,7 @@ __all__ = [
     "register_backend",
     "register_kernel",
     "get_backend",
+    "backend_names",
 ]
 
 _FLOAT_PATHS = ("float32-unit", "float32-255")
@@ -85,6 +86,7 @@ class Backend:
     resize: ResizeSupport | None = None
     jpeg_build: Callable[[], str] | None = None  # the libjpeg it bundles, e.g. libjpeg-turbo-3.0.1
     writes_metadata: bool = False  # its encoders can write EXIF / ICC / XMP
+    calls_libjpeg: bool = False  # encodes/decodes JPEG through a named libjpeg build (jpeg_codec)
     kernels: dict[str, Callable[..., Any]] = field(default_factory=dict, compare=False)
 
     def version(self) -> str | None:
@@ -103,12 +105,20 @@ class Backend:
 
 
 BACKENDS: Registry[Backend] = Registry("backend")
+_ORDER: list[str] = []  # registration order: the order listings and error messages show
 
 
 def register_backend(backend: Backend) -> Backend:
     """Add a backend to ``BACKENDS`` (duplicates are refused)."""
     BACKENDS.register(backend.name, backend)
+    _ORDER.append(backend.name)
     return backend
+
+
+def backend_names(where: Callable[[Backend], Any] | None = None) -> tuple[str, ...]:
+    """The registered backends (those for which ``where(backend)`` is true), in registration
+    order, e.g. ``backend_names(lambda b: b.resize)``: the libraries that resample."""
+    return tuple(n for n in _ORDER if where is None or where(BACKENDS.get(n)))
 
 
 def get_backend(name: str) -> Backend:
@@ -173,6 +183,7 @@ register_backend(
         ),
         jpeg_build=functools.lru_cache(maxsize=1)(_pillow_jpeg),
         writes_metadata=True,
+        calls_libjpeg=True,
     )
 )
 register_backend(
@@ -183,6 +194,7 @@ register_backend(
         # OpenCV never widens its kernels (INTER_AREA is its box average).
         resize=ResizeSupport(methods=_SIX, antialias={"*": (False,)}),
         jpeg_build=functools.lru_cache(maxsize=1)(_opencv_jpeg),
+        calls_libjpeg=True,
     )
 )
 register_backend(
@@ -219,5 +231,6 @@ register_backend(
         "jpeglib",
         "jpeglib",
         doc="jpeglib (optional extra 'codecs'): IJG libjpeg 6b..9f, libjpeg-turbo and mozjpeg",
+        calls_libjpeg=True,
     )
 )

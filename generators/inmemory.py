@@ -29,7 +29,7 @@ from .core.errors import ConfigError
 from .datasets import SourceRef
 from .decode import DecodedSource, decode_source, with_jpeg_history
 from .execute import ChainRunner, base_state, make_variant
-from .ops import OPS, ImageState, make_step
+from .ops import ImageState, make_step
 from .plan import SourceJob, plan_source
 
 __all__ = ["apply_chain", "variants", "STEP_KEYS", "parse_chain"]
@@ -113,8 +113,9 @@ def apply_chain(image: np.ndarray | str | Path, chain: str | Sequence[dict]) -> 
             (the file must decode as it records) and checked for an array (gray vs RGB).
 
     Returns:
-        The encoded bytes when the chain ends in an encoder (jpeg, png, webp, codec...), else
-        the uint8 array the last step made. Never a tuple.
+        The encoded bytes when the chain's final state is an encoded file (an encoder, jpeg,
+        png, webp, codec..., possibly followed by steps that only change what the next encoder
+        writes, like ``strip_metadata``), else the uint8 array. Never a tuple.
 
     Raises:
         ConfigError: a malformed chain, an unknown op or a load step that does not match.
@@ -132,7 +133,14 @@ def apply_chain(image: np.ndarray | str | Path, chain: str | Sequence[dict]) -> 
     if not built:
         return start.require_pixels("the chain's result")
     _, final, _ = ChainRunner(start).run(tuple(built))  # as generate runs it (skip rules too)
-    if OPS.get(built[-1].op).encoder is not None:
+    return _chain_result(final)
+
+
+def _chain_result(final: ImageState) -> bytes | np.ndarray:
+    """What a chain made, from its final state: the encoded file when the state holds one that
+    is the current image (no pixels after a lossy encoder, or pixels the file decodes to
+    exactly), e.g. after ``[jpeg, strip_metadata]``; else the pixels."""
+    if final.data is not None and (final.pixels is None or final.lossless_pixels):
         return final.data
     return final.require_pixels("the chain's result")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .config import SuiteSpec
 from .core.errors import ConfigError, DegradebenchError, LockedError
-from .core.files import DirLock, atomic_write_bytes
+from .core.files import DirLock, atomic_write_bytes, remove_temp_files
 from .manifest import MANIFEST_DIR, STATE_DIR, ManifestError
 from .manifest.writer import slug
 
@@ -97,6 +97,8 @@ def check_run_record(
         )
     if prev is None and runs and not add_suite:
         _refuse_second(out_dir, sorted(runs), dataset, suite.name)
+    if prev is None:
+        _refuse_same_name(out_dir, sorted(runs), dataset, suite.name)
     if prev is not None:
         root = prev.get("variants", VARIANTS_ROOT)
     else:
@@ -123,12 +125,18 @@ def _refuse_second(out_dir: Path, held: list[str], dataset: str, suite: str) -> 
     )
 
 
+def _refuse_same_name(out_dir: Path, held: list[str], dataset: str, suite: str) -> None:
+    """One dataset per suite name in an OUT, even with ``--add-suite``: evaluators key results
+    by suite and would pool both datasets' variants in one summary row."""
+    other = sorted(k.partition("/")[0] for k in held if k.partition("/")[2] == suite)
+    if other:
+        raise ConfigError(
+            f"--add-suite: {out_dir} already holds suite {suite!r} of dataset {other[0]!r}; "
+            f"the same suite of dataset {dataset!r} would be pooled with it in one summary row: "
+            "one dataset per suite name in an OUT, choose another --out for it"
+        )
+
+
 def clean_temps(out_dir: Path) -> int:
-    """Remove temp files a killed run left (``.NAME.tmp-*``); returns how many."""
-    n = 0
-    for dirpath, _, files in os.walk(out_dir):
-        for name in files:
-            if ".tmp-" in name and name.startswith("."):
-                os.unlink(os.path.join(dirpath, name))
-                n += 1
-    return n
+    """Remove temp files a killed run left (``.NAME.tmp-*``) anywhere in OUT; returns how many."""
+    return remove_temp_files(out_dir, recursive=True)

@@ -76,7 +76,7 @@ def make_manifest(
             for dy, dx in crops:
                 crop = src[dy:, dx:]
                 variants.append(
-                    ("crop", f"{dy}x{dx}", None, {"dy": dy, "dx": dx}, _png(crop), "png")
+                    ("crop", f"dy={dy},dx={dx}", None, {"dy": dy, "dx": dx}, _png(crop), "png")
                 )
             for q1, q2 in double:
                 once = _decode(_jpeg(src, q1))

@@ -5,6 +5,9 @@ Layers, bottom to top: kernel (``degradebench.generators.core``), generators
 ``degradebench``). A module imports only its own layer and the layers below; evaluators import
 only public generators modules (no dotted component starting with ``_``); project modules form no
 import cycle (module-level and in-function imports count, ``if TYPE_CHECKING:`` blocks do not).
+Imports written as strings count too: a string constant that names a project module
+(``"degradebench.evaluators.dummy:build"``, a lazy registry target, an f-string's leading
+``"degradebench.x."``) and the relative names of a lazy ``__getattr__`` map (``_WHERE``, ``_API``).
 Size: no module over 450 lines and no function over 100 (``bench/benchmarks`` excluded).
 
 ``python -m pytest -s tests/test_architecture.py`` prints the counts (modules, longest function,
@@ -14,6 +17,7 @@ in-function project imports) for a before/after note.
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from dataclasses import dataclass, field
 from functools import cache
@@ -58,6 +62,7 @@ class Import:
     names: tuple[str, ...]  # the names of ``from X import a, b`` that are not submodules
     line: int
     in_function: bool
+    in_string: bool = False  # named in a string (a lazy target), not an import statement
 
 
 @dataclass
@@ -161,6 +166,65 @@ def _collect_imports(mod: Module, known: set[str]) -> list[Import]:
     return out
 
 
+# A whole string constant that names a project module, with an optional ``:attr``.
+_MODULE_STRING = re.compile(r"degradebench(?:\.[A-Za-z_]\w*)+(?::[A-Za-z_][\w.]*)?")
+_LAZY_MAPS = ("_WHERE", "_API")  # name -> module maps of lazy ``__getattr__`` functions
+
+
+def _lazy_map_values(tree: ast.AST):
+    """The string values of ``_WHERE = {...}`` / ``_API = {...}`` maps."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign):
+            targets, value = [node.target], node.value
+        else:
+            continue
+        named = any(isinstance(t, ast.Name) and t.id in _LAZY_MAPS for t in targets)
+        if named and isinstance(value, ast.Dict):
+            for v in value.values:
+                if isinstance(v, ast.Constant) and isinstance(v.value, str):
+                    yield v
+
+
+def _string_import(mod: Module, text: str, line: int, known: set[str]) -> Import | None:
+    """``"pkg.mod:attr"`` or a relative ``".mod"`` (as ``import_module(text, __name__)``)."""
+    module, _, attr = text.partition(":")
+    if module.startswith("."):
+        level = len(module) - len(module.lstrip("."))
+        base = mod.name.rsplit(".", level - 1)[0] if level > 1 else mod.name
+        module = f"{base}.{module[level:]}" if module[level:] else base
+    if not _project(module) or module == PROJECT:  # "degradebench" alone: the distribution
+        return None
+    names = (attr.split(".")[0],) if attr else ()
+    return Import(mod.name, _nearest_module(module, known), names, line, True, True)
+
+
+def _collect_string_imports(mod: Module, known: set[str]) -> list[Import]:
+    """Project modules named in strings: lazy targets, ``_WHERE`` maps, f-string prefixes."""
+    out: list[Import] = []
+    for v in _lazy_map_values(mod.tree):
+        if v.value.startswith("."):
+            imp = _string_import(mod, v.value, v.lineno, known)
+            if imp:
+                out.append(imp)
+    for node in ast.walk(mod.tree):
+        text = None
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if _MODULE_STRING.fullmatch(node.value):
+                text = node.value
+        elif isinstance(node, ast.JoinedStr) and node.values:
+            head = node.values[0]  # f"degradebench.evaluators.formats.{name}:load"
+            if isinstance(head, ast.Constant) and isinstance(head.value, str):
+                m = _MODULE_STRING.match(head.value)
+                text = m.group(0) if m and ":" not in m.group(0) else None
+        if text:
+            imp = _string_import(mod, text, node.lineno, known)
+            if imp:
+                out.append(imp)
+    return out
+
+
 @cache
 def modules() -> dict[str, Module]:
     """Every module under bench/, generators/, evaluators/, parsed, with its project imports."""
@@ -175,7 +239,7 @@ def modules() -> dict[str, Module]:
             found[name] = Module(name, path, is_package, tree, len(text.splitlines()))
     known = set(found)
     for mod in found.values():
-        mod.imports = _collect_imports(mod, known)
+        mod.imports = _collect_imports(mod, known) + _collect_string_imports(mod, known)
     return found
 
 
@@ -199,16 +263,25 @@ def test_modules_found():
     assert len(mods) > 40
 
 
+def _upward(imports: list[Import]) -> list[Import]:
+    """The imports (statements or strings) of a higher layer's module."""
+    return [
+        imp
+        for imp in imports
+        if layer(imp.target) > layer(imp.source) and not _root_dunder(imp.target, imp.names)
+    ]
+
+
 def test_no_upward_imports():
     bad = []
     for mod in modules().values():
-        for imp in mod.imports:
+        for imp in _upward(mod.imports):
             src, dst = layer(imp.source), layer(imp.target)
-            if dst > src and not _root_dunder(imp.target, imp.names):
-                bad.append(
-                    f"{mod.rel}:{imp.line}: {LAYER_NAMES[src]} module {imp.source} imports "
-                    f"{LAYER_NAMES[dst]} module {imp.target}"
-                )
+            how = "names in a string" if imp.in_string else "imports"
+            bad.append(
+                f"{mod.rel}:{imp.line}: {LAYER_NAMES[src]} module {imp.source} {how} "
+                f"{LAYER_NAMES[dst]} module {imp.target}"
+            )
     assert not bad, "upward imports:\n" + "\n".join(bad)
 
 
@@ -270,9 +343,15 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def import_graph() -> dict[str, set[str]]:
+    """Module -> the project modules it imports (statements only: a string names a lazy target,
+    resolved after both modules have loaded, so it closes no cycle)."""
     mods = modules()
     return {
-        name: {imp.target for imp in mod.imports if imp.target in mods and imp.target != name}
+        name: {
+            imp.target
+            for imp in mod.imports
+            if imp.target in mods and imp.target != name and not imp.in_string
+        }
         for name, mod in mods.items()
     }
 
@@ -289,6 +368,37 @@ def test_rules_catch_what_they_should():
     assert not _private_below_generators("degradebench.evaluators._fit", ())
     assert _root_dunder("degradebench", ("__version__",))
     assert not _root_dunder("degradebench", ("generate",))
+
+
+def test_rules_catch_imports_written_as_strings():
+    """A lower layer naming a higher layer's module in a string is an upward import too."""
+    known = {"degradebench.generators", "degradebench.generators.core",
+             "degradebench.generators.plan", "degradebench.generators._decode",
+             "degradebench.evaluators", "degradebench.evaluators.dummy",
+             "degradebench.evaluators.formats", "degradebench.evaluators._fit"}  # fmt: skip
+    planted = (
+        '"""Docstring naming degradebench.evaluators.dummy in prose: not a target."""\n'
+        'FORMATS.register("dummy", "degradebench.evaluators.dummy:build")\n'
+        'def load(name):\n    return f"degradebench.evaluators.formats.{name}:load"\n'
+        '_WHERE = {"plan": "..plan", "fit": "...evaluators._fit"}\n'
+        'VERSION = md.version("degradebench")\n'
+    )
+    mod = Module("degradebench.generators.core", ROOT / "generators/core/__init__.py", True,
+                 ast.parse(planted), 0)  # fmt: skip
+    got = _collect_string_imports(mod, known)
+    assert all(i.in_string for i in got)
+    assert sorted((i.target, i.names) for i in got) == [
+        ("degradebench.evaluators._fit", ()),
+        ("degradebench.evaluators.dummy", ("build",)),
+        ("degradebench.evaluators.formats", ()),
+        ("degradebench.generators.plan", ()),
+    ]
+    # every one is upward from the kernel: generators' plan and three evaluators modules
+    assert len(_upward(got)) == 4
+    private = Module("degradebench.evaluators.x", ROOT / "evaluators/x.py", False,
+                     ast.parse('T = "degradebench.generators._decode:decode_source"\n'), 0)  # fmt: skip
+    (imp,) = _collect_string_imports(private, known)
+    assert _private_below_generators(imp.target, imp.names) == "degradebench.generators._decode"
 
 
 def test_relative_imports_resolve():
@@ -322,7 +432,7 @@ def test_no_import_cycles():
             f"    {mods[a].rel}:{imp.line} imports {imp.target}"
             for a in comp
             for imp in mods[a].imports
-            if imp.target in members and imp.target != a
+            if imp.target in members and imp.target != a and not imp.in_string
         ]
         lines.append("cycle among " + ", ".join(comp) + ":\n" + "\n".join(edges))
     assert not found, "import cycles:\n" + "\n".join(lines)
@@ -416,7 +526,7 @@ def counts() -> dict[str, object]:
         ((n, f"{m.rel}:{fn.name}") for m in sized for fn, n in _functions(m.tree)), default=(0, "")
     )
     biggest = max(((m.lines, m.rel) for m in sized), default=(0, ""))
-    imports = [imp for m in mods.values() for imp in m.imports]
+    imports = [imp for m in mods.values() for imp in m.imports if not imp.in_string]
     return {
         "modules": len(mods),
         "modules (size-checked)": len(sized),
@@ -428,6 +538,9 @@ def counts() -> dict[str, object]:
         ),
         "project imports, module level": sum(not i.in_function for i in imports),
         "project imports, in functions": sum(i.in_function for i in imports),
+        "project modules named in strings": sum(
+            imp.in_string for m in mods.values() for imp in m.imports
+        ),
         "import cycles": len(_cycles(import_graph())),
     }
 

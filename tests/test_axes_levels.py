@@ -62,7 +62,7 @@ def test_crop_levels_are_written_dy_dx_and_a_sample_is_one_random_level() -> Non
     assert len({p.path for p in drawn}) == 4
 
 
-def test_random_journeys_are_planned_per_hop_count() -> None:
+def test_random_journeys_are_one_planned_level() -> None:
     text = """
 version: 1
 presets:
@@ -77,5 +77,6 @@ suites:
     assert len(plans) == 5
     for p in plans:
         k = len(p.axis_params["journey"])
-        assert p.level == f"random,hops={k}" and p.level_value == k == p.axis_params["hops"]
+        # one planned level (issue 12.1): n per level never depends on the drawn hop counts
+        assert p.level == "random" and p.level_value is None and k == p.axis_params["hops"]
     assert len({p.path for p in plans}) == 5  # each journey its own file

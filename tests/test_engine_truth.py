@@ -61,9 +61,24 @@ def _metadata_jpeg(path: Path, arr: np.ndarray, quality: int = 90) -> bytes:
     return data
 
 
+def _png_kinds(data: bytes) -> set[str]:
+    """Which of exif/icc/xmp a PNG carries, by the chunk parser of test_png_xmp (not the
+    project's): eXIf, iCCP, and an iTXt ``XML:com.adobe.xmp``."""
+    from test_png_xmp import _chunks, _itxt
+
+    found = set()
+    for kind, body in _chunks(data):
+        found |= {"exif"} if kind == b"eXIf" else set()
+        found |= {"icc"} if kind == b"iCCP" else set()
+        found |= {"xmp"} if kind == b"iTXt" and _itxt(body)[0] == "XML:com.adobe.xmp" else set()
+    return found
+
+
 def _kinds_outside(data: bytes, suffix: str, tmp_path: Path) -> set[str]:
     """Which of exif/icc/xmp a file carries, by exiftool (an independent reader) when installed,
-    else by a marker walk written here (not the project's)."""
+    else by a PNG chunk parser or a JPEG marker walk written in the tests (not the project's)."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and not shutil.which("exiftool"):
+        return _png_kinds(data)
     if shutil.which("exiftool"):
         f = tmp_path / f"probe.{suffix}"
         f.write_bytes(data)
@@ -230,12 +245,19 @@ def test_per_kind_survival_is_read_from_the_output_bytes(tmp_path: Path) -> None
                                     "chain": [{"op": "keep_metadata", "kinds": ["xmp", "exif"]},
                                               {"op": "png"}]}  # fmt: skip
     cfg["suites"]["s"]["axes"]["png"] = {"type": "social", "presets": ["png-keeper"], "hops": [1]}
+    webp = features.check("webp")
+    if webp:  # a WebP made after a JPEG pass carries that pass's quality too
+        cfg["presets"]["webp-out"] = {"source": "t", "note": "re-saved as WebP",
+                                      "chain": [{"op": "strip_metadata"},
+                                                {"op": "webp", "quality": 75}]}  # fmt: skip
+        cfg["suites"]["s"]["axes"]["webp"] = {"type": "social", "mode": "sequence", "hops": [2],
+                                              "presets": ["whatsapp-like", "webp-out"]}  # fmt: skip
     path = tmp_path / "c2.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     out = tmp_path / "o"
     generate(config=path, dataset="t", suite="s", out=out, progress=False)
     df = read_manifest(out)
-    for row in df.itertuples():
+    for row in df[df.axis != "webp"].itertuples():
         data = (out / row.path).read_bytes()
         seen = _kinds_outside(data, "png" if row.format == "png" else "jpg", tmp_path)
         if row.source_path.endswith("bare.png"):  # the source had none: null, not false
@@ -253,6 +275,11 @@ def test_per_kind_survival_is_read_from_the_output_bytes(tmp_path: Path) -> None
     fb = [s for s in SHIPPED["presets"]["facebook-like"]["chain"] if s["op"] == "jpeg"][0]
     assert len(shot) == 2 and (shot.jpeg_quality == fb["quality"]).all()
     assert shot.estimated_quality.isna().all()  # no JPEG tables in a PNG
+    if webp:
+        wa = [s for s in SHIPPED["presets"]["whatsapp-like"]["chain"] if s["op"] == "jpeg"][0]
+        w = df[df.axis == "webp"]
+        assert len(w) == 2 and (w.format == "webp").all()
+        assert (w.jpeg_quality == wa["quality"]).all() and w.estimated_quality.isna().all()
 
 
 def test_chelsea_and_grass_are_jpeg_history_sources(tmp_path: Path) -> None:

@@ -603,8 +603,9 @@ def test_random_journeys_are_seeded_reproducible_and_differ_across_sources(hop_r
     assert per_source.nunique() == len(per_source)  # differ across sources
     for row in rnd.itertuples():
         journey = json.loads(row.axis_params)["journey"]
-        # planned level: one per hop count (issue 12); the drawn journey names the file
-        assert row.level == f"random,hops={len(journey)}" and row.level_value == len(journey)
+        # one planned level per axis (issue 12); the drawn journey names the file
+        assert row.level == "random" and np.isnan(row.level_value)
+        assert json.loads(row.axis_params)["hops"] == len(journey)
         assert row.path.rsplit("/", 1)[1].split(".")[0] == row.journey.replace(">", "_")
         assert 1 <= len(journey) <= 3 and set(journey) <= set(PRESET_NAMES)
     # the planner alone (no pixels) gives the same journeys, and another seed others
@@ -733,5 +734,7 @@ def test_social_suite_runs_on_virtual_cameras(tmp_path: Path, virtual_cameras) -
     assert s.failed_variants == s.failed_sources == 0 and read_errors(tmp_path / "o").empty
     assert len(df) == s.variants == 4 * 24
     assert set(df.axis) == {"clean", "journey", "random-journey", *PRESET_NAMES}
-    hopped = df[df.axis != "clean"]
+    hopped = df[(df.axis != "clean") & (df.axis != "random-journey")]
     assert set(hopped.level_value) == {1.0, 2.0, 3.0}
+    drawn = df[df.axis == "random-journey"]  # one planned level, no single hop count
+    assert set(drawn.level) == {"random"} and drawn.level_value.isna().all()

@@ -1,7 +1,8 @@
 """Model formats: one module per format, each registered by name in :data:`MODEL_FORMATS`.
 
-A format is a loader ``load(spec) -> (module or predict callable, declared input config or None,
-details)``. Built in: ``python`` (a factory), ``torchscript``, ``export`` (torch.export),
+A format is a :class:`~.base.ModelFormat`: a loader ``load(spec) -> (module or predict callable,
+declared input config or None, details)``, the model name a spec gives by default and the source
+file the model depends on, if any. Built in: ``python`` (a factory), ``torchscript``, ``export`` (torch.export),
 ``onnx``, ``builtin`` (shipped models by name). :func:`classify_spec` says which format a spec
 string is: a built-in name, a file recognised by its bytes (:func:`sniff_model_file`), or a
 ``module:function`` factory. Register another format with
@@ -18,7 +19,7 @@ from pathlib import Path
 from degradebench.generators.core.messages import suggest
 from degradebench.generators.core.registry import Registry
 
-from .base import Loaded, ModelError
+from .base import Loaded, ModelError, ModelFormat
 from .builtin import BUILTIN_MODELS
 from .python import missing_function_error
 
@@ -26,13 +27,22 @@ __all__ = [
     "MODEL_FORMATS",
     "BUILTIN_MODELS",
     "ModelError",
+    "ModelFormat",
+    "format_of",
     "classify_spec",
     "sniff_model_file",
 ]
 
+# Each entry is a ModelFormat (a plain ``load`` function registers too: it gets the defaults).
 MODEL_FORMATS: Registry[Callable[[str], Loaded]] = Registry("model format")
 for _name in ("python", "torchscript", "export", "onnx", "builtin"):
-    MODEL_FORMATS.register(_name, f"degradebench.evaluators.formats.{_name}:load")
+    MODEL_FORMATS.register(_name, f"degradebench.evaluators.formats.{_name}:FORMAT")
+
+
+def format_of(kind: str) -> ModelFormat:
+    """The registered format ``kind`` as a ModelFormat (a bare loader gets the defaults)."""
+    fmt = MODEL_FORMATS.get(kind)
+    return fmt if isinstance(fmt, ModelFormat) else ModelFormat(fmt)
 
 
 def _sniff_zip(path: Path) -> str:

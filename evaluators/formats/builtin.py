@@ -13,9 +13,9 @@ from typing import Any
 from degradebench.generators.core.errors import DegradebenchError
 from degradebench.generators.core.registry import Registry
 
-from .base import Loaded, ModelError, split_factory_result
+from .base import Loaded, ModelError, ModelFormat, split_factory_result
 
-__all__ = ["BUILTIN_MODELS", "load"]
+__all__ = ["BUILTIN_MODELS", "FORMAT", "load"]
 
 BUILTIN_MODELS: Registry[Callable[[], Any]] = Registry("built-in model")
 BUILTIN_MODELS.register("reference", "degradebench.evaluators.reference:load_reference")
@@ -33,3 +33,10 @@ def load(spec: str) -> Loaded:
         raise ModelError(f"model {spec!r}: loading the built-in model failed: {exc!r}") from exc
     module, cfg = split_factory_result(result, spec)
     return module, cfg, {"builtin": spec}
+
+
+def _own_name(spec: str) -> str:
+    return spec  # a built-in model is named by its name
+
+
+FORMAT = ModelFormat(load, default_name=_own_name)

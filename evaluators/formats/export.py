@@ -8,9 +8,9 @@ from pathlib import Path
 
 import torch
 
-from .base import Loaded, ModelError
+from .base import Loaded, ModelError, ModelFormat
 
-__all__ = ["load"]
+__all__ = ["FORMAT", "load"]
 
 
 def load(spec: str) -> Loaded:
@@ -23,3 +23,6 @@ def load(spec: str) -> Loaded:
         raise ModelError(f"model {spec!r}: torch.export.load failed: {exc}") from exc
     cfg = json.loads(extra["input_config.json"]) if extra["input_config.json"] else None
     return program.module(), cfg, {}
+
+
+FORMAT = ModelFormat(load)  # named by the file's stem

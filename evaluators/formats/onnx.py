@@ -7,10 +7,11 @@ import json
 
 import numpy as np
 import torch
+from degradebench.generators.core.provenance import library_version
 
-from .base import Loaded, ModelError
+from .base import Loaded, ModelError, ModelFormat
 
-__all__ = ["load", "OnnxPredict"]
+__all__ = ["FORMAT", "load", "OnnxPredict"]
 
 
 class OnnxPredict:
@@ -43,7 +44,7 @@ class OnnxPredict:
 def load(spec: str) -> Loaded:
     """An onnxruntime session; a clear message when onnxruntime is not installed."""
     try:
-        import onnxruntime
+        import onnxruntime  # noqa: F401 - is it installed? (its version: library_version)
     except ImportError:
         msg = (
             f"model {spec!r} is an ONNX file but onnxruntime is not installed; "
@@ -56,4 +57,7 @@ def load(spec: str) -> Loaded:
         raise ModelError(f"model {spec!r}: onnxruntime cannot load it: {exc}") from exc
     meta = predict.session.get_modelmeta().custom_metadata_map or {}
     cfg = json.loads(meta["input_config"]) if "input_config" in meta else None
-    return predict, cfg, {"onnxruntime": onnxruntime.__version__}
+    return predict, cfg, {"onnxruntime": library_version("onnxruntime")}
+
+
+FORMAT = ModelFormat(load)  # named by the file's stem

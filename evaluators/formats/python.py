@@ -14,9 +14,9 @@ from degradebench.generators.core.errors import ConfigError
 from degradebench.generators.core.messages import suggest
 from degradebench.generators.core.registry import import_target
 
-from .base import Loaded, ModelError, split_factory_result
+from .base import Loaded, ModelError, ModelFormat, split_factory_result
 
-__all__ = ["load", "top_level_callables", "missing_function_error"]
+__all__ = ["FORMAT", "load", "top_level_callables", "missing_function_error"]
 
 
 def top_level_callables(path: str | Path) -> tuple[list[str], list[str]]:
@@ -101,3 +101,19 @@ def load(spec: str) -> Loaded:
         raise ModelError(f"model {spec!r}: the factory raised {exc!r}") from exc
     module, cfg = split_factory_result(result, spec)
     return module, cfg, {"factory": spec}
+
+
+def default_name(spec: str) -> str:
+    """``pkg.models:build`` -> ``models.build``; ``path/to/net.py:build`` -> ``net.build``."""
+    target, _, attr = spec.rpartition(":")
+    stem = Path(target).stem if target.endswith(".py") else target.rsplit(".", 1)[-1]
+    return f"{stem}.{attr}"
+
+
+def code_file(spec: str) -> str | None:
+    """The factory's ``.py`` file of a ``file.py:function`` spec (None for ``pkg.mod:fn``)."""
+    target = spec.rpartition(":")[0]
+    return target if target.endswith(".py") else None
+
+
+FORMAT = ModelFormat(load, default_name=default_name, code_file=code_file)

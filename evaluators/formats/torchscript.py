@@ -7,9 +7,9 @@ import warnings
 
 import torch
 
-from .base import Loaded, ModelError
+from .base import Loaded, ModelError, ModelFormat
 
-__all__ = ["load"]
+__all__ = ["FORMAT", "load"]
 
 
 def load(spec: str) -> Loaded:
@@ -23,3 +23,6 @@ def load(spec: str) -> Loaded:
         raise ModelError(f"model {spec!r}: torch.jit.load failed: {exc}") from exc
     cfg = json.loads(extra["input_config.json"]) if extra["input_config.json"] else None
     return module, cfg, {}
+
+
+FORMAT = ModelFormat(load)  # named by the file's stem

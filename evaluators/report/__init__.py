@@ -14,10 +14,12 @@ document three times:
 
 Figures go to ``DIR/figures/<axis>[_kind].png|.svg|.pdf`` (PNG at 200 dpi). With the manifest
 reachable (run.json names it), a contact sheet per axis shows one source through every level.
+A report whose inputs are unchanged (results, options, version: :mod:`.reuse`) is reused.
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,10 +27,12 @@ from degradebench.generators.core.errors import ConfigError
 
 from .build import build_document
 from .figures import FIGURE_KINDS
+from .headline import identical_axes
 from .html import render_html
 from .latex import render_latex
 from .markdown import render_markdown
 from .params import HEATMAP_PAIRS, heatmap_params, report_defaults
+from .reuse import forget_key, load_reusable, report_key, store_key
 from .runs import load_models
 from .view import ReportOptions
 
@@ -51,6 +55,9 @@ class ReportFiles:
     html: Path
     latex: Path
     figures: list[Path] = field(default_factory=list)
+    identical: list[tuple[str, str]] = field(default_factory=list)  # (suite, axis) marked
+    # "identical to clean: re-encode skipped" (every variant byte-identical to clean)
+    reused: bool = False  # an existing report of the same inputs was kept
 
 
 def _options(min_count: int, sheets: bool, figures: tuple[str, ...] | None) -> ReportOptions:
@@ -73,6 +80,7 @@ def write_report(
     min_count: int = 10,
     sheets: bool = True,
     figures: tuple[str, ...] | list[str] | None = None,
+    reuse: bool = True,
 ) -> ReportFiles:
     """Write the report for one or more results folders (models side by side) into ``out``.
 
@@ -84,21 +92,38 @@ def write_report(
         sheets: draw a contact sheet per axis when the manifest is reachable.
         figures: the figure kinds to draw per axis, in order (default: report.json's list);
             register your own in :data:`~.figures.FIGURE_KINDS` first.
+        reuse: keep the report already in ``out`` when it was made from the same results
+            (run.json's ``key_sha256`` and content), options and degradebench version.
     """
     from .sheet import sheet_section
 
     if not isinstance(min_count, int) or isinstance(min_count, bool) or min_count < 0:
         raise ConfigError(f"report: --min-count must be a whole number >= 0, got {min_count!r}")
-    models = load_models([Path(r) for r in results])
+    options = _options(min_count, sheets, tuple(figures) if figures is not None else None)
     outp = Path(out)
+    md_path, html_path, tex_path = outp / "report.md", outp / "report.html", outp / "report.tex"
+    key = report_key([Path(r) for r in results] if results else [],
+                     {"title": title, "min_count": options.min_count, "sheets": sheets,
+                      "figures": list(options.figures)})  # fmt: skip
+    rec = load_reusable(outp, key) if reuse and results else None
+    if rec is not None:
+        print(f"degradebench report: {outp} holds the report of these results and options "
+              "(unchanged inputs); reusing it", file=sys.stderr)  # fmt: skip
+        figs = [outp / f for f in rec["files"] if f.startswith("figures/")]
+        same = [(str(a), str(b)) for a, b in rec.get("identical", [])]
+        return ReportFiles(outp, md_path, html_path, tex_path, figs, same, reused=True)
+    models = load_models([Path(r) for r in results])
     figdir = outp / "figures"
     figdir.mkdir(parents=True, exist_ok=True)
-    options = _options(min_count, sheets, tuple(figures) if figures is not None else None)
+    forget_key(outp)
+    identical = identical_axes(models)
     extra = [sheet_section(models, figdir)] if sheets else []
-    doc = build_document(models, title, figdir, options, [s for s in extra if s is not None])
-    md_path, html_path, tex_path = outp / "report.md", outp / "report.html", outp / "report.tex"
+    doc = build_document(models, title, figdir, options, [s for s in extra if s is not None],
+                         identical=identical)  # fmt: skip
     md_path.write_text(render_markdown(doc), encoding="utf-8")
     html_path.write_text(render_html(doc), encoding="utf-8")
     tex_path.write_text(render_latex(doc), encoding="utf-8")
     files = [p for f in doc.figures() for p in f.files.values()]
-    return ReportFiles(outp, md_path, html_path, tex_path, files)
+    same = [k for k, v in identical.items() if v.whole_axis]
+    store_key(outp, key, [md_path, html_path, tex_path, *files], {"identical": same})
+    return ReportFiles(outp, md_path, html_path, tex_path, files, same)

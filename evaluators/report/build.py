@@ -31,7 +31,7 @@ from .tables import (
     overview_table,
     summary_level_table,
 )
-from .view import AxisView, ReportOptions, display_level, safe_name
+from .view import AxisView, ReportOptions, safe_name
 
 __all__ = ["build_document", "axis_views", "DEFINITIONS"]
 
@@ -86,7 +86,7 @@ def _axis_section(view: AxisView, figdir: Path, identical: dict) -> Section:
                              "of its source, so its accuracy says nothing about robustness."),
                         "note"))  # fmt: skip
     elif same is not None:
-        where = ", ".join(f"{display_level(lv)} ({k} of {n})" for lv, k, n in same.levels)
+        where = ", ".join(f"{view.level_label(lv)} ({k} of {n})" for lv, k, n in same.levels)
         s.add(Paragraph(text(code(view.label), ": byte-identical to clean (nothing changed, e.g. "
                              f"a re-encode skipped or a zero offset): {where} variants."),
                         "note"))  # fmt: skip
@@ -119,11 +119,12 @@ def _provenance(models: list[ModelResults]) -> list[Bullets]:
 
 def build_document(
     models: list[ModelResults], title: str, figdir: Path, options: ReportOptions,
-    extra_sections: list[Section] | None = None,
+    extra_sections: list[Section] | None = None, identical: dict | None = None,
 ) -> Document:  # fmt: skip
-    """The whole report: headline, models, axes at a glance, one section per axis, tables."""
+    """The whole report: headline, models, axes at a glance, one section per axis, tables
+    (``identical``: :func:`~.headline.identical_axes` when the caller has it already)."""
     views = axis_views(models, options)
-    identical = identical_axes(models)
+    identical = identical_axes(models) if identical is None else identical
     doc = Document(title, lead=[headline(models, views, identical)])
     models_table = model_table(models)
     models_table.formats = frozenset({"md", "html"})  # specs are paths and code names: not for a paper

@@ -9,7 +9,7 @@ import pandas as pd
 from .document import Paragraph, code, text
 from .params import x_param
 from .runs import CLEAN, AxisKey, ModelResults
-from .view import AxisView, display_level, fmt
+from .view import AxisView, fmt
 
 __all__ = ["headline", "identical_axes", "variant_hashes", "Identical"]
 
@@ -85,7 +85,7 @@ def _worst(m: ModelResults, views: list[AxisView], identical: dict) -> tuple | N
             continue
         r = rows.loc[rows["value"].idxmin()]
         if best is None or r["value"] < best[2]:
-            point = display_level(r["point"])
+            point = v.level_label(r["point"])
             name = x_param(v.preds(m)) if point.replace(".", "").isdigit() else None
             best = (v, f"{name}={point}" if name else point, float(r["value"]))
     return best
@@ -113,7 +113,7 @@ def _model_sentence(m: ModelResults, views: list[AxisView], identical: dict) -> 
         v, level, acc = worst
         c = v.clean(m, "accuracy") or clean
         parts += ["; worst level ", code(level), " on axis ", code(v.label),
-                  f" at {fmt(acc)}% (biggest drop, {100 * (c[0] - acc):.1f} points below "
+                  f" at {fmt(acc)}% (biggest drop, {fmt(c[0] - acc)} points below "
                   "clean)"]  # fmt: skip
     low = _lowest_auc(m, views)
     if low is not None:

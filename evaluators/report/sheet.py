@@ -14,16 +14,17 @@ from pathlib import Path
 
 import pandas as pd
 from degradebench.generators.core.errors import ConfigError
-from degradebench.generators.manifest import read_manifest, safe_join
+from degradebench.generators.manifest import read_manifest, read_metadata, safe_join
 from degradebench.generators.ops.jpeg import decode_pillow
 from matplotlib.figure import Figure as MplFigure
 
+from .._manifest_in import relabel_old_crop_levels
 from ..metrics import severity_order
 from .document import Figure, Paragraph, Section, text
 from .figures.base import DPI, save_figure
 from .params import x_param
 from .runs import CLEAN, ModelResults
-from .view import display_level, safe_name
+from .view import safe_name
 
 __all__ = ["contact_sheet", "write_sheet", "sheet_section", "sheet_rows"]
 
@@ -33,17 +34,30 @@ _COLS = ("variant_id", "source_id", "suite", "axis", "level", "level_value", "ax
 
 def _label(level: str, axis_params: object) -> str:
     """The level, plus the value drawn for this source where the level says ``random``."""
-    label = display_level(level)
+    label = str(level)
     drawn = re.findall(r"(\w+)=random", label)
-    if drawn and isinstance(axis_params, str):
+    if isinstance(axis_params, str) and (drawn or label == "random"):
         try:
             params = json.loads(axis_params)
         except ValueError:
             params = {}
+        params = params if isinstance(params, dict) else {}
+        if label == "random" and isinstance(params.get("journey"), list):  # a drawn journey
+            return label + "\ndrawn " + ">".join(map(str, params["journey"]))
         got = [f"{k}={params[k]}" for k in drawn if k in params]
         if got:
             label += "\ndrawn " + " ".join(got).replace(" ", "").replace("[", "").replace("]", "")
     return label
+
+
+def _read(root: Path) -> pd.DataFrame:
+    """The manifest's sheet columns, old crop labels (``3x5``) renamed ``dy=3,dx=5``."""
+    manifest = read_manifest(root, columns=list(_COLS))
+    try:
+        metas = read_metadata(root)
+    except Exception:  # noqa: BLE001 - metadata only helps name old crop levels
+        metas = []
+    return relabel_old_crop_levels(manifest, metas)
 
 
 def sheet_rows(manifest: pd.DataFrame, axis: str, source: str | None = None,
@@ -82,7 +96,7 @@ def contact_sheet(out: str | Path, axis: str, source: str | None = None,
     resampling and grid shifts become visible)."""
     root = Path(out)
     if manifest is None:
-        manifest = read_manifest(root, columns=list(_COLS))
+        manifest = _read(root)
     rows = sheet_rows(manifest, axis, source, suite)
     name = x_param(rows[rows["axis"] != CLEAN])
     n = len(rows)
@@ -117,7 +131,7 @@ def write_sheet(out: str | Path, dest: str | Path, axis: str | None = None,
     root, dest = Path(out), Path(dest)
     if zoom is not None and zoom < 8:
         raise ConfigError(f"--zoom {zoom}: give the crop size in pixels, 8 or more (e.g. 64)")
-    manifest = read_manifest(root, columns=list(_COLS))
+    manifest = _read(root)
     axes = [axis] if axis else [a for a in pd.unique(manifest["axis"].astype(str)) if a != CLEAN]
     written = []
     for a in axes:
@@ -149,7 +163,7 @@ def sheet_section(models: list[ModelResults], figdir: Path) -> Section | None:
                 continue
             seen.add(root)
             try:
-                manifest = read_manifest(root, columns=list(_COLS))
+                manifest = _read(root)
             except Exception:  # noqa: BLE001 - an unreadable manifest only loses the sheets
                 continue
             pairs = manifest[["suite", "axis"]].astype(str).drop_duplicates()

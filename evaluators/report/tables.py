@@ -7,7 +7,16 @@ import pandas as pd
 from .. import metrics as M
 from .document import Table
 from .runs import CLEAN, ModelResults, same_model
-from .view import MISSING, AxisView, clean_value, display_level, fmt, fmt_ci, natural_key
+from .view import (
+    MISSING,
+    AxisView,
+    clean_value,
+    fmt,
+    fmt_ci,
+    natural_key,
+    no_negative_zero,
+    series_label,
+)
 
 __all__ = [
     "by_library",
@@ -79,8 +88,8 @@ def overview_table(views: list[AxisView], models: list[ModelResults]) -> Table:
                                                           auc["ci_high"]))  # fmt: skip
             level = None if brk is None else brk["level"]
             row.append(MISSING if brk is None else ("never" if level is None or pd.isna(level)
-                                                    else display_level(level)))  # fmt: skip
-            row.append(MISSING if drop is None else f"{100 * drop['value']:.1f}")
+                                                    else v.level_label(level)))  # fmt: skip
+            row.append(MISSING if drop is None else no_negative_zero(f"{100 * drop['value']:.1f}"))
         if has_ce:
             for m in models:
                 ce = _axis_row(m, v, "ce")
@@ -97,7 +106,7 @@ def axis_table(view: AxisView) -> Table:
     rows = []
     for ser in view.series():
         for pt in order:
-            row, found = [display_level(pt), ser], False
+            row, found = [view.level_label(pt), series_label(ser)], False
             for m in view.models:
                 acc = view.curve_rows(m, "accuracy", ser)
                 flip = view.curve_rows(m, "flip_rate", ser)
@@ -130,7 +139,7 @@ def summary_level_table(view: AxisView) -> Table:
         levels += [lv for lv in pd.unique(s["level"]) if lv not in levels] if len(s) else []
     rows = []
     for lv in sorted(levels, key=natural_key):
-        row = [display_level(lv)]
+        row = [view.level_label(lv)]
         for m in view.models:
             s = m.rows("summary", view.key)
             s = s[s["level"] == lv] if len(s) else s
@@ -152,7 +161,7 @@ def group_table(view: AxisView) -> Table | None:
     groups = ["all"] + sorted(g for g in groups if g != "all")
     rows = []
     for g in groups:
-        row = ["all levels" if g == "all" else g.replace(",", ", ")]
+        row = ["all levels" if g == "all" else series_label(g)]
         for m in view.models:
             p = view.pooled_rows(m)
             p = p[p["series"] == g] if len(p) else p

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .params import report_defaults
 from .runs import CLEAN, AxisKey, ModelResults
 
 __all__ = [
@@ -21,6 +22,9 @@ __all__ = [
     "clean_value",
     "display_level",
     "natural_key",
+    "axis_type",
+    "no_negative_zero",
+    "series_label",
 ]
 
 MISSING = "–"  # one spelling for "no value" everywhere; never "nan"
@@ -39,10 +43,47 @@ class ReportOptions:
 _CROP = re.compile(r"^(\d+)x(\d+)$")
 
 
-def display_level(level: object) -> str:
-    """A crop level in the old ``0x1`` spelling as ``dy=0,dx=1`` (``0x1`` reads as hex)."""
-    m = _CROP.match(str(level))
+def display_level(level: object, crop: bool = False) -> str:
+    """A level as the report writes it: on a crop axis (``crop``), the old ``0x1`` spelling as
+    ``dy=0,dx=1`` (``0x1`` reads as hex); any other level (a resize's ``224x224``) as it is."""
+    m = _CROP.match(str(level)) if crop else None
     return f"dy={m.group(1)},dx={m.group(2)}" if m else str(level)
+
+
+def _run_meta(run: dict) -> dict:
+    meta = run.get("manifest", {}).get("metadata", {}) or {}
+    inner = meta.get("degradebench")
+    return inner if isinstance(inner, dict) else meta
+
+
+def axis_type(models: list[ModelResults], key: AxisKey) -> str | None:
+    """The type of one (suite, axis) as its suite definition (in run.json's manifest metadata)
+    declares it, else ``crop`` when its variants carry the crop axis's own parameters
+    (``cfa_phase_kept``), else None (unknown)."""
+    suite, axis = key
+    for m in models:
+        for run in m.runs:
+            meta = _run_meta(run)
+            definition = meta.get("suite_definition")
+            axes = definition.get("axes") if isinstance(definition, dict) else None
+            body = axes.get(axis) if isinstance(axes, dict) else None
+            other = str(meta.get("suite") or "")
+            if isinstance(body, dict) and not (other and suite and other != suite):
+                return str(body.get("type", axis))
+    for m in models:
+        pred = m.rows("pred", key)
+        if len(pred) and "axis_params" in pred:
+            if any('"cfa_phase_kept"' in str(a) for a in pred["axis_params"].head(50)):
+                return "crop"
+    return None
+
+
+def series_label(series: object) -> str:
+    """A curve series or group (``aligned=False``, ``cfa_phase_kept=False,grid_kept=True``) in
+    words from report.json's ``series_labels`` (``shifted grid``); unknown parts as they are."""
+    names = report_defaults().get("series_labels", {})
+    parts = [p for p in str(series).split(",") if p]
+    return ", ".join(names.get(p, p) for p in parts) if parts else str(series)
 
 
 def natural_key(text: object) -> list:
@@ -60,11 +101,17 @@ def _missing(v) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
 
 
-def fmt(v, pct: bool = True) -> str:
-    """A value as a percentage with one decimal (or 3 significant digits); ``–`` when missing."""
+def no_negative_zero(text: str) -> str:
+    """``-0.0`` (a rounded tiny negative) as ``0.0``: a printed number is never negative zero."""
+    return text[1:] if re.fullmatch(r"-0*\.?0*", text) and len(text) > 1 else text
+
+
+def fmt(v, pct: bool = True, digits: int = 1) -> str:
+    """A value as a percentage with ``digits`` decimals (or 3 significant digits); ``–`` when
+    missing; never ``-0.0``."""
     if _missing(v):
         return MISSING
-    return f"{100 * float(v):.1f}" if pct else f"{float(v):.3g}"
+    return no_negative_zero(f"{100 * float(v):.{digits}f}" if pct else f"{float(v):.3g}")
 
 
 def fmt_ci(v, lo, hi, pct: bool = True) -> str:
@@ -155,3 +202,14 @@ class AxisView:
     def clean(self, m: ModelResults, metric: str) -> tuple[float, float, float, int] | None:
         """Clean (value, low, high, n) for this axis's suite."""
         return clean_value(m, metric, self.suite)
+
+    @property
+    def is_crop(self) -> bool:
+        """Whether this axis is a crop axis (its levels are offsets; see :func:`axis_type`)."""
+        if "_is_crop" not in self.__dict__:
+            self.__dict__["_is_crop"] = axis_type(self.models, self.key) == "crop"
+        return self.__dict__["_is_crop"]
+
+    def level_label(self, level: object) -> str:
+        """A level of this axis as the report writes it (see :func:`display_level`)."""
+        return display_level(level, self.is_crop)

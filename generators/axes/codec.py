@@ -18,10 +18,12 @@ from ..core.records import record, spec
 from ..ops import Step
 from ..ops.codec import (
     DCT_METHODS,
+    JPEG_BUNDLERS,
     JPEGLIB_IMPLEMENTATIONS,
     JpegCodecParams,
     JpegDecodeParams,
     bundled_implementation,
+    is_mozjpeg,
     require_jpeglib,
     wrapper_version,
 )
@@ -31,12 +33,12 @@ from ._finish import finish_chain
 
 __all__ = ["CodecAxisParams", "plan_codec", "IMPLEMENTATION_NAMES", "parse_decoder"]
 
-IMPLEMENTATION_NAMES = ("pillow", "opencv", *JPEGLIB_IMPLEMENTATIONS)
+IMPLEMENTATION_NAMES = (*JPEG_BUNDLERS, *JPEGLIB_IMPLEMENTATIONS)
 
 
 def _impl_backend(name: str, path: str) -> tuple[str, str | None]:
     """'pillow' -> ('pillow', None: bundled); 'libjpeg-6b' -> ('jpeglib', 'libjpeg-6b')."""
-    if name in ("pillow", "opencv"):
+    if name in JPEG_BUNDLERS:
         return name, None
     if name in JPEGLIB_IMPLEMENTATIONS:
         return "jpeglib", name
@@ -61,7 +63,7 @@ def parse_decoder(text: str, path: str = "decoders") -> tuple[str, str, bool]:
                 f"{path}: {text!r}: unknown option {part!r}; write impl[/idct][/fancy|nofancy] "
                 f"with idct one of {', '.join(DCT_METHODS)}"
             )
-    if impl in ("pillow", "opencv") and (idct != "islow" or not fancy):
+    if impl in JPEG_BUNDLERS and (idct != "islow" or not fancy):
         raise ConfigError(
             f"{path}: {impl} decodes with islow and fancy upsampling only; use a jpeglib "
             f"implementation (e.g. libjpeg-turbo-2.1.0/{idct}) for other settings"
@@ -110,7 +112,7 @@ class CodecAxisParams:
 
 def _encode_step(p: CodecAxisParams, name: str, q: int) -> Step:
     backend, impl = _impl_backend(name, "encoders")
-    moz = name.startswith("mozjpeg")
+    moz = is_mozjpeg(name)
     params = JpegCodecParams(
         quality=q,
         implementation=impl or bundled_implementation(backend),
@@ -139,9 +141,7 @@ def plan_codec(p: CodecAxisParams, ctx: PlanContext) -> list[Level]:
     the quality varies."""
     names = list(p.encoders) + [d.split("/")[0] for d in p.decoders]
     if any(n in JPEGLIB_IMPLEMENTATIONS for n in names):
-        require_jpeglib(
-            "the codec axis with " + ", ".join(sorted(set(names) - {"pillow", "opencv"}))
-        )
+        require_jpeglib("the codec axis with " + ", ".join(sorted(set(names) - set(JPEG_BUNDLERS))))
     decoders = [parse_decoder(d) for d in p.decoders]
     compact = len(p.encoders) == 1 and len(decoders) <= 1  # only the quality varies
     tail = finish_chain(p.center_crop, "png", None, p.subsampling, "pillow")

@@ -11,8 +11,9 @@ Three modes, each a list of presets from the config's ``presets:`` map:
 
 ``level_value`` is the hop count, so a report draws the curve over hops. The tick label
 (``level``) is the hop count when it names the journey (one preset, or a sequence), else the
-journey itself (``whatsapp-like>facebook-like``). Drawn journeys are planned as one level per hop
-count, ``random,hops=2``, each journey a variant of it (its file named by the journey).
+journey itself (``whatsapp-like>facebook-like``). Drawn journeys are planned as ONE level per
+axis, ``random`` (``level_value`` null: no single hop count was planned), each drawn journey a
+variant of it (its file named by the journey), so ``n`` per level never depends on the draws.
 ``axis_params`` holds ``hops`` and ``journey``.
 """
 
@@ -29,10 +30,11 @@ from ..ops import Step
 from ..presets import Preset, journey_chain
 from ._base import AxisDef, Level, PlanContext, register_axis
 
-__all__ = ["SocialParams", "MODES", "MAX_HOPS"]
+__all__ = ["SocialParams", "MODES", "MAX_HOPS", "RANDOM_LEVEL"]
 
 MODES = ("repeat", "sequence", "random")
 MAX_HOPS = 20
+RANDOM_LEVEL = "random"  # the one planned level of drawn journeys
 
 
 @record
@@ -109,9 +111,10 @@ def _level(
     chain = journey_chain(dict(p.chains), journey, p.decode_backend)
     k = len(journey)
     name = str(k) if named_by_hops else ">".join(journey)
-    level = f"random,hops={k}" if drawn else name
     params = {"hops": k, "journey": list(journey)}
-    return Level(level, float(k), params, chain, slot, variant=name if drawn else None)
+    if drawn:  # one planned level; the drawn hop count lives in axis_params and the chain
+        return Level(RANDOM_LEVEL, None, params, chain, slot, variant=name)
+    return Level(name, float(k), params, chain, slot)
 
 
 def _random_journeys(p: SocialParams, ctx: PlanContext) -> list[tuple[str, ...]]:
@@ -129,7 +132,7 @@ def _random_journeys(p: SocialParams, ctx: PlanContext) -> list[tuple[str, ...]]
 
 def plan_social(p: SocialParams, ctx: PlanContext) -> list[Level]:
     """Levels by hop count: repeated presets, a listed sequence cut after each hop count, or
-    drawn journeys (one ``random,hops=k`` level per hop count)."""
+    drawn journeys (one planned level ``random``, a variant per drawn journey)."""
     if p.mode == "random":
         journeys = enumerate(_random_journeys(p, ctx))
         return [_level(p, j, False, f"journey{i}", drawn=True) for i, j in journeys]

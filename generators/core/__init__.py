@@ -20,7 +20,14 @@ from .errors import (
     ParamError,
     SourceError,
 )
-from .files import DirLock, atomic_write_bytes, write_failure, write_table_atomic
+from .files import (
+    DirLock,
+    atomic_replace_dir,
+    atomic_write_bytes,
+    remove_temp_files,
+    write_failure,
+    write_table_atomic,
+)
 from .messages import short_repr, suggest
 from .provenance import derive_seed, git_revision, library_version, library_versions, short_hash
 from .records import (
@@ -49,6 +56,8 @@ __all__ = [
     "SourceError",
     "DirLock",
     "atomic_write_bytes",
+    "atomic_replace_dir",
+    "remove_temp_files",
     "write_failure",
     "write_table_atomic",
     "short_repr",

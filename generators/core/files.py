@@ -6,6 +6,8 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,11 +16,39 @@ from .errors import OutputError
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["atomic_write_bytes", "write_table_atomic", "write_failure", "DirLock"]
+__all__ = [
+    "atomic_write_bytes",
+    "write_table_atomic",
+    "atomic_replace_dir",
+    "remove_temp_files",
+    "is_temp_name",
+    "write_failure",
+    "DirLock",
+]
 
 
 def _tmp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether ``name`` is a temp file of this module's writers (``.NAME.tmp-*``) or of releases
+    that wrote ``NAME.parquet.tmp``."""
+    return (name.startswith(".") and ".tmp-" in name) or name.endswith(".parquet.tmp")
+
+
+def remove_temp_files(folder: str | Path, *, recursive: bool) -> int:
+    """Remove the temp files a killed writer left in ``folder`` (and below it when
+    ``recursive``); returns how many. Call it while holding the folder's lock."""
+    n = 0
+    for dirpath, dirnames, files in os.walk(folder):
+        for name in files:
+            if is_temp_name(name):
+                Path(dirpath, name).unlink(missing_ok=True)
+                n += 1
+        if not recursive:
+            dirnames.clear()
+    return n
 
 
 def write_failure(path: str | Path, exc: OSError) -> OutputError:
@@ -71,17 +101,53 @@ def write_table_atomic(table: pa.Table, path: Path) -> None:
         raise
 
 
+def atomic_replace_dir(target: str | Path, fill: Callable[[Path], None]) -> None:
+    """Build a folder in a temp sibling (``fill(tmp)``) and rename it to ``target``: readers see
+    no folder or the whole one. ``target`` may exist only as an empty folder. Temp folders of
+    killed builds are removed first, so call it while holding a lock on the build (e.g. a
+    :class:`DirLock` on the parent folder); on any failure the temp folder is removed.
+
+    Raises:
+        OutputError: creating or renaming the folder failed (ENOSPC, EACCES, EROFS...).
+    """
+    target = Path(target)
+    for stale in target.parent.glob(f".{target.name}.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = _tmp_name(target)
+    try:
+        tmp.mkdir(parents=True)
+        fill(tmp)
+        if target.is_dir():
+            target.rmdir()  # empty: a non-empty target is refused (OSError ENOTEMPTY)
+        os.replace(tmp, target)
+    except BaseException as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise write_failure(target, exc) from exc
+        raise
+
+
 class DirLock:
     """An exclusive lock on a folder (``DIR/.lock``, flock via filelock), released by the OS if
-    the holder dies. ``busy`` is the error raised when another live process holds it."""
+    the holder dies. ``busy`` is the error raised when another live process holds it; with
+    ``wait`` the lock waits for the holder instead. ``name`` is the lock file's name in the
+    folder (e.g. ``.NAME.lock`` in a parent folder, to lock the build of ``NAME``)."""
 
-    def __init__(self, folder: Path, busy: Exception, *, create: bool = False):
+    def __init__(
+        self,
+        folder: Path,
+        busy: Exception,
+        *,
+        create: bool = False,
+        wait: bool = False,
+        name: str = ".lock",
+    ):
         from filelock import FileLock  # noqa: PLC0415 - keeps `--help` fast
 
         self.folder = Path(folder)
         self.busy = busy
         self.create = create
-        self.lock = FileLock(str(self.folder / ".lock"), timeout=0)
+        self.lock = FileLock(str(self.folder / name), timeout=-1 if wait else 0)
 
     def __enter__(self) -> DirLock:
         from filelock import Timeout  # noqa: PLC0415
@@ -93,7 +159,7 @@ class DirLock:
         except Timeout:
             raise self.busy from None
         except OSError as exc:  # the folder is not writable: the lock file cannot be created
-            raise write_failure(self.folder / ".lock", exc) from exc
+            raise write_failure(self.lock.lock_file, exc) from exc
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -66,6 +66,7 @@ _READERS: dict[str, tuple[str, str]] = {
     "torch": ("module", "torch"),
     "skimage": ("module", "skimage"),
     "jpeglib": ("module", "jpeglib"),
+    "onnxruntime": ("module", "onnxruntime"),
 }
 
 # What every manifest records (key order is part of the manifest's metadata).

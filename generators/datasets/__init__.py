@@ -24,6 +24,7 @@ from .folder import EXCLUDED_SUFFIXES, IMAGE_SUFFIXES, FolderDataset, list_folde
 from .folds import assign_folds, limit_per_label, with_folds
 from .list import ListDataset, list_table
 from .samples import SamplesDataset, list_samples
+from .virtual_cameras import VirtualCamerasDataset
 
 __all__ = [
     "DATASET_KINDS",
@@ -43,6 +44,7 @@ __all__ = [
     "FolderDataset",
     "ListDataset",
     "SamplesDataset",
+    "VirtualCamerasDataset",
     "IMAGE_SUFFIXES",
     "EXCLUDED_SUFFIXES",
 ]

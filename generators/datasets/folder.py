@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from ..core.errors import ConfigError
-from ..core.records import from_mapping, spec
+from ..core.records import from_mapping, record, spec
 from .base import DatasetKind, DatasetSpec, ListContext, SourceRef, register_dataset_kind
 from .folds import with_folds
 
@@ -50,7 +50,7 @@ def image_suffixes() -> tuple[str, ...]:
 IMAGE_SUFFIXES = image_suffixes()
 
 
-@dataclass(frozen=True)
+@record
 class FolderDataset:
     """``kind: folder`` parameters: the tree's root and the folds."""
 

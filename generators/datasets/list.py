@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from ..core.errors import ConfigError
-from ..core.records import from_mapping, spec
+from ..core.records import from_mapping, record, spec
 from .base import DatasetKind, DatasetSpec, ListContext, SourceRef, register_dataset_kind
 from .folds import with_folds
 
@@ -18,7 +18,7 @@ __all__ = ["ListDataset", "list_table", "LIST_FILES"]
 LIST_FILES = ("list.csv", "list.parquet")
 
 
-@dataclass(frozen=True)
+@record
 class ListDataset:
     """``kind: list`` parameters: the table, the root its relative paths start from, the folds."""
 

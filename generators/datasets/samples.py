@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
-from ..core.records import from_mapping, spec
+from ..core.records import from_mapping, record, spec
 from .base import DatasetKind, DatasetSpec, ListContext, SourceRef, register_dataset_kind
 from .folds import with_folds
 
@@ -28,7 +28,7 @@ SAMPLES = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class SamplesDataset:
     """``kind: samples`` parameters: only the folds."""
 

@@ -4,16 +4,28 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import field
 from pathlib import Path
 
-from ..core.errors import ConfigError
-from ..core.messages import short_repr
 from ..core.provenance import short_hash
-from ..core.records import check_int, from_mapping, to_plain
+from ..core.records import from_mapping, record, spec, to_plain
 from .base import DatasetKind, DatasetSpec, ListContext, SourceRef, register_dataset_kind
 from .list import list_table
 
-__all__ = ["cache_dir", "build_root"]
+__all__ = ["VirtualCamerasDataset", "cache_dir", "build_root"]
+
+_COMMON = ("description", "folds", "fold_seed", "root")
+
+
+@record
+class VirtualCamerasDataset:
+    """``kind: virtual-cameras`` keys besides the camera parameters (``VirtualCamerasParams``):
+    the description, the folds and where the dataset is built (None: a params-keyed cache)."""
+
+    description: str = ""
+    folds: int = field(default=5, metadata=spec(lo=1, hi=100))
+    fold_seed: int = 0
+    root: str | None = None
 
 
 def cache_dir() -> Path:
@@ -36,16 +48,10 @@ def _parse(name: str, body: dict, path: str) -> DatasetSpec:
     from ..virtual_cameras import VirtualCamerasParams  # lazy: keeps `--help` fast
 
     body = dict(body)
-    common = {k: body.pop(k) for k in ("description", "folds", "fold_seed", "root") if k in body}
+    common_keys = {k: body.pop(k) for k in _COMMON if k in body}
     params = from_mapping(VirtualCamerasParams, body, path)
-    folds = check_int(common.get("folds", 5), f"{path}.folds", 1, 100)
-    fold_seed = check_int(common.get("fold_seed", 0), f"{path}.fold_seed")
-    root = common.get("root")
-    if root is not None and not isinstance(root, str):
-        raise ConfigError(
-            f"{path}.root: must be a folder path, got {short_repr(root)} ({type(root).__name__})"
-        )
-    desc = str(common.get("description", ""))
+    common = from_mapping(VirtualCamerasDataset, common_keys, path)
+    folds, fold_seed, root, desc = common.folds, common.fold_seed, common.root, common.description
     return DatasetSpec(name, "virtual-cameras", params, path, desc, folds, fold_seed, root)
 
 

@@ -19,7 +19,7 @@ from dataclasses import field
 
 import numpy as np
 
-from ..backends import get_backend, register_kernel
+from ..backends import backend_names, get_backend, register_kernel
 from ..core.errors import ConfigError, OpError
 from ..core.records import record, spec
 from ._base import ImageState, OpDef, register_op
@@ -30,6 +30,9 @@ __all__ = [
     "JpegDecodeParams",
     "JPEGLIB_IMPLEMENTATIONS",
     "DCT_METHODS",
+    "ENCODE_BACKENDS",
+    "JPEG_BUNDLERS",
+    "is_mozjpeg",
     "bundled_implementation",
     "wrapper_version",
     "jpeglib_available",
@@ -43,7 +46,8 @@ __all__ = [
 ]
 
 DCT_METHODS = ("islow", "ifast", "float")
-ENCODE_BACKENDS = ("pillow", "opencv", "jpeglib")
+# The backends that call a named libjpeg build (pillow, opencv, jpeglib).
+ENCODE_BACKENDS = backend_names(lambda b: b.calls_libjpeg)
 
 
 def _jpeglib_names() -> dict[str, str]:
@@ -74,21 +78,31 @@ def require_jpeglib(what: str) -> None:
         )
 
 
-_JPEG_BUNDLERS = ("pillow", "opencv")
+# The backends whose package bundles its own libjpeg (pillow, opencv).
+JPEG_BUNDLERS = backend_names(lambda b: b.jpeg_build is not None)
+_JPEG_BUNDLERS = JPEG_BUNDLERS  # the earlier private name
+
+
+def is_mozjpeg(implementation: str) -> bool:
+    """mozjpeg (through jpeglib) writes its own (non-IJG) tables, always progressive and
+    optimised: what an implementation name says, not its backend (jpeglib has IJG builds too)."""
+    return implementation.startswith("mozjpeg")
 
 
 def bundled_implementation(backend: str) -> str:
     """The libjpeg build inside Pillow or OpenCV, e.g. ``libjpeg-turbo-3.2.0``."""
     build = get_backend(backend).jpeg_build if backend in _JPEG_BUNDLERS else None
     if build is None:
-        raise ConfigError(f"backend: {backend!r} bundles no libjpeg; use pillow or opencv")
+        names = " or ".join(JPEG_BUNDLERS)
+        raise ConfigError(f"backend: {backend!r} bundles no libjpeg; use {names}")
     return build()
 
 
 def wrapper_version(backend: str) -> str:
     """The version of the Python package that calls libjpeg (Pillow, OpenCV or jpeglib)."""
     if backend not in ENCODE_BACKENDS:
-        raise ConfigError(f"backend: must be pillow, opencv or jpeglib, got {backend!r}")
+        names = f"{', '.join(ENCODE_BACKENDS[:-1])} or {ENCODE_BACKENDS[-1]}"
+        raise ConfigError(f"backend: must be {names}, got {backend!r}")
     version = get_backend(backend).version()
     if version is None:  # only the optional jpeglib can be missing
         require_jpeglib(f"backend {backend!r}")
@@ -143,7 +157,7 @@ class JpegCodecParams:
     @property
     def is_mozjpeg(self) -> bool:
         """mozjpeg writes its own (non-IJG) tables, progressive and optimised."""
-        return self.implementation.startswith("mozjpeg")
+        return is_mozjpeg(self.implementation)
 
 
 def _jpeglib_select(implementation: str):  # noqa: ANN202 - the jpeglib module

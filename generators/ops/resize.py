@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from ..backends import ResizeSupport, get_backend
+from ..backends import ResizeSupport, backend_names, get_backend
 from ..core.errors import ConfigError, OpError
 from ._base import ImageState, OpDef, Step, register_op
 from .resize_kernels import (
@@ -67,8 +67,9 @@ __all__ = [
     "from_float",
 ]
 
-# The libraries the resize op runs on, in the order listings show them (each a backend object).
-BACKENDS = ("pillow", "opencv", "torch", "skimage")
+# The libraries the resize op runs on, in the order listings show them: the registered backends
+# that say what their resampler can do (pillow, opencv, torch, skimage).
+BACKENDS = backend_names(lambda b: b.resize is not None)
 
 
 def _support(backend: str) -> ResizeSupport:

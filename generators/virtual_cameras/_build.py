@@ -12,12 +12,12 @@ import csv
 import io
 import json
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 
-from ..core.errors import ConfigError
+from ..core.errors import ConfigError, LockedError
+from ..core.files import DirLock, atomic_replace_dir
 from ..core.provenance import library_version
 from ..core.records import to_plain
 from ._cameras import TAG_SCENE, CameraModel, Device, design_cameras, rng_for
@@ -149,8 +149,6 @@ def build_virtual_cameras(
     Raises:
         ConfigError: ``root`` exists and is not this dataset (other params, or other files).
     """
-    from filelock import FileLock
-
     root = Path(root).expanduser().absolute()
     want = params_hash(params)
     marker = root / MARKER
@@ -176,21 +174,9 @@ def build_virtual_cameras(
         return table
     if jobs is None or jobs == 0 or jobs < -1:
         raise ConfigError(f"jobs: must be a positive integer or -1 (all cores), got {jobs!r}")
-    root.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(root.parent / f".{root.name}.lock")):
+    busy = LockedError(f"{root}: another process is building it")  # not raised: ``wait``
+    with DirLock(root.parent, busy, create=True, wait=True, name=f".{root.name}.lock"):
         if done():  # another process finished it while we waited
             return table
-        # Leftovers of killed builds (the lock says none of them is still running).
-        for stale in root.parent.glob(f".{root.name}.tmp-*"):
-            shutil.rmtree(stale, ignore_errors=True)
-        tmp = root.parent / f".{root.name}.tmp-{os.getpid()}"
-        tmp.mkdir()
-        try:
-            _write_tree(params, tmp, jobs, progress)
-            if root.is_dir():
-                root.rmdir()  # empty (checked by done())
-            os.replace(tmp, root)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        atomic_replace_dir(root, lambda tmp: _write_tree(params, tmp, jobs, progress))
     return table

@@ -14,8 +14,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ... import metrics as M
+from ..cfa import has_cfa
 from ..params import params_frame, report_defaults, x_param
-from ..view import AxisView, display_level
+from ..view import AxisView, display_level, series_label
 from .base import (
     MARKERS,
     SERIES_STYLES,
@@ -41,8 +42,7 @@ def crop_groups(view: AxisView, order: list[str]) -> tuple[list[str], dict[str, 
     if "cfa_phase_kept" not in pf or pf["cfa_phase_kept"].nunique() < 2:
         return None
     kept = dict(zip(pred["level"].astype(str), pf["cfa_phase_kept"]))
-    datasets = set(pred["dataset"].dropna().astype(str)) if "dataset" in pred else set()
-    cfa = bool(datasets & set(report_defaults().get("cfa_datasets", [])))
+    cfa = has_cfa(view)
     even = "grid moved only (even)" if cfa else "even offsets"
     odd = "grid and CFA moved (odd)" if cfa else "odd offsets"
     label = {p: (even if kept.get(p, True) else odd) for p in order}
@@ -83,7 +83,7 @@ def _draw_metric(ax, view: AxisView, metric: str, order: list[str], xpos: dict[s
             y = rows["value"].to_numpy(dtype=float)[order]
             lo = rows["ci_low"].to_numpy(dtype=float)[order]
             hi = rows["ci_high"].to_numpy(dtype=float)[order]
-            label = m.name if ser == "all" else f"{m.name}: {ser}"
+            label = m.name if ser == "all" else f"{m.name}: {series_label(ser)}"
             if not numeric:
                 off = (i - (nm - 1) / 2) * 0.14 + (0 if ser == "all" else 0.07 * k)
                 errorbar_points(ax, xs + off, y, lo, hi, color=color, label=label,
@@ -104,8 +104,8 @@ def _draw_metric(ax, view: AxisView, metric: str, order: list[str], xpos: dict[s
         draw_references(ax, clean, n_classes(view.models))
 
 
-def _categorical_axis(ax, order: list[str], groups: tuple | None) -> None:
-    labels = [display_level(p) for p in order]
+def _categorical_axis(ax, view: AxisView, order: list[str], groups: tuple | None) -> None:
+    labels = [view.level_label(p) for p in order]
     many = len(order) > 5
     ax.set_xticks(range(len(order)))
     ax.set_xticklabels(labels, rotation=55 if many else 0, ha="right" if many else "center",
@@ -152,7 +152,7 @@ def draw_curves(view: AxisView) -> list[Drawn]:
             if x_vals[0] > x_vals[-1]:  # severity grows left to right
                 ax.invert_xaxis()
         else:
-            _categorical_axis(ax, order, groups)
+            _categorical_axis(ax, view, order, groups)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(_YLABEL[metric])
         ax.set_ylim(-2, 104)
