@@ -12,6 +12,7 @@ callable) is never reused.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 from pathlib import Path
 
@@ -38,25 +39,55 @@ def _file_sha256(path: str | Path) -> str:
 
 
 def weights_sha256(model: Model) -> str | None:
-    """sha256 over the module's named tensors (name, dtype, shape, bytes), or over the model
-    file; None when neither exists (then results are never reused)."""
+    """sha256 over the model file's bytes (TorchScript, export, ONNX: the graph is in the file)
+    and the module's named tensors (name, dtype, shape, bytes); None when neither exists (then
+    results are never reused)."""
+    h = hashlib.sha256()
+    found = False
+    if Path(model.spec).is_file():
+        h.update(_file_sha256(model.spec).encode())
+        found = True
     if model.module is not None:
-        h = hashlib.sha256(type(model.module).__qualname__.encode())
+        h.update(type(model.module).__qualname__.encode())
         for name, t in model.module.state_dict().items():
             arr = t.detach().cpu().contiguous()
             h.update(f"{name}|{arr.dtype}|{tuple(arr.shape)}".encode())
             if arr.numel():
                 h.update(arr.reshape(-1).view(torch.uint8).numpy().tobytes())
-        return h.hexdigest()
-    if Path(model.spec).is_file():
-        return _file_sha256(model.spec)
-    return None
+        found = True
+    return h.hexdigest() if found else None
+
+
+def _class_files(module: torch.nn.Module) -> set[str]:
+    """The source files of every class the module is built from (its submodules and their
+    bases): an edit there changes what forward computes, whatever the weights."""
+    files: set[str] = set()
+    for sub in module.modules():
+        for cls in type(sub).__mro__:
+            try:
+                path = inspect.getsourcefile(cls)
+            except (TypeError, OSError):  # builtins, classes made at run time
+                continue
+            if path:
+                files.add(path)
+    return files
 
 
 def _code_sha256(model: Model) -> str | None:
-    """The hash of the source file the model's format says it depends on (a factory's .py)."""
+    """The hash of the source the model depends on besides its weights: the factory's file the
+    format names and the files of the module's classes (so editing a helper module that
+    defines a layer re-evaluates)."""
     target = format_of(model.kind).code_file(model.spec) if model.kind in MODEL_FORMATS else None
-    return _file_sha256(target) if target and Path(target).is_file() else None
+    files = {target} if target else set()
+    if model.module is not None and model.kind not in ("torchscript", "export"):
+        files |= _class_files(model.module)
+    files = {f for f in files if Path(f).is_file()}
+    if not files:
+        return None
+    h = hashlib.sha256()
+    for f in sorted(files):
+        h.update(f"{f}|{_file_sha256(f)}".encode())
+    return h.hexdigest()
 
 
 def manifest_sha256(manifest: pd.DataFrame) -> str:

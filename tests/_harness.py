@@ -4,8 +4,9 @@
 to run and the state it needs, e.g. JPEG bytes for a decoder, a source file for a skip rule) and
 checks that the input is untouched, the output is deterministic, the step's params are recorded
 and round-trip through JSON, the output follows the dtype/shape rules (uint8 HxWx3 or HxW
-pixels, bytes after an encoder), and that an op which moves pixels moves the JPEG grids and the
-region with them. ``check_axis(name)`` plans an axis (``AXIS_SAMPLES``) for two sources and checks
+pixels, bytes after an encoder), that an op which moves pixels moves the JPEG grids and the
+region with them, and that a mask follows the pixels as the op declares (tests/_mask_harness.py).
+``check_axis(name)`` plans an axis (``AXIS_SAMPLES``) for two sources and checks
 that planning is deterministic, variant names and seeds are unique, and every step of every
 chain is a registered op on one of its backends that round-trips through JSON.
 
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from _mask_harness import check_mask
 from degradebench.generators.axes import AXES, PlanContext
 from degradebench.generators.core.provenance import derive_seed
 from degradebench.generators.core.records import from_mapping
@@ -274,6 +276,7 @@ def check_op(name: str) -> int:
             assert _same_output(out, again), f"{where}: not deterministic"
             _check_output(out, opdef.encoder, where)
             _check_grid(state, out, where)
+            check_mask(opdef, step, make_state, out, where)
             runs += 1
     return runs
 

@@ -219,3 +219,13 @@ def test_the_same_suite_of_a_second_dataset_is_refused_even_with_add_suite(tmp_p
     generate(config=cfg, dataset="tiny", suite="small", out=out, limit=1, progress=False,
              add_suite=True)  # fmt: skip
     assert set(read_manifest(out).suite) == {"other", "small"}
+
+
+def test_report_n_cell_shows_variants_when_sources_have_several():
+    """n counts sources; when a level holds several variants per source the cell says so."""
+    import pandas as pd
+    from degradebench.evaluators.report.tables import _n_cell
+
+    assert _n_cell(pd.Series({"n": 12, "n_variants": 24})) == "12 (24 var.)"
+    assert _n_cell(pd.Series({"n": 12, "n_variants": 12})) == "12"
+    assert _n_cell(pd.Series({"n": 7})) == "7"

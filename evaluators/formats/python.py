@@ -111,9 +111,13 @@ def default_name(spec: str) -> str:
 
 
 def code_file(spec: str) -> str | None:
-    """The factory's ``.py`` file of a ``file.py:function`` spec (None for ``pkg.mod:fn``)."""
+    """The factory's ``.py`` file: the file of a ``file.py:function`` spec, or where the
+    module of a ``pkg.mod:function`` spec was loaded from (None when it cannot be found)."""
     target = spec.rpartition(":")[0]
-    return target if target.endswith(".py") else None
+    if target.endswith(".py"):
+        return target
+    mod = sys.modules.get(target)
+    return getattr(mod, "__file__", None)
 
 
 FORMAT = ModelFormat(load, default_name=default_name, code_file=code_file)

@@ -8,6 +8,8 @@
 - :mod:`.figures`: axis-level figures (``FIGURES`` registry: AUC, breaking level, max drop, CE,
   and figures suites declare, such as :mod:`.spcup`'s ``spcup2018_score``).
 - :mod:`.paired`: McNemar between two models, by source.
+- :mod:`.forensic`: forensic-task kernels (``FORENSIC_METRICS``: detection, localization in
+  :mod:`.forensic_pixel`, regression), not yet called by evaluate.
 
 Per-variant inputs are the columns of ``predictions.parquet``: ``correct``, ``top{k}_correct``,
 ``flipped``, ``tv_clean``, ``kl_clean``, ``confidence``.
@@ -20,6 +22,28 @@ from .base import METRICS, Metric, class_accuracy_metric, metrics_for, topk_metr
 from .bootstrap import Bootstrap, Cell, cell
 from .curves import CurveCells, curve_metrics
 from .figures import FIGURES, Figure, FigureAbsent, axis_summary, compute_figures
+from .forensic import (
+    FORENSIC_METRICS,
+    ForensicMetric,
+    auc,
+    balanced_accuracy,
+    eer,
+    fit_map,
+    forensic_metrics,
+    localization_scores,
+    mae,
+    no_score_band,
+    pixel_auc,
+    pixel_f1,
+    pixel_f1_best,
+    pixel_iou,
+    pixel_mcc,
+    pixel_mcc_best,
+    rmse,
+    threshold_at_fpr,
+    tpr_at_fpr,
+    within_5,
+)
 from .levels import level_metrics
 from .order import AxisPoints, axis_points, numeric_x, severity_order
 from .paired import compare, mcnemar
@@ -55,4 +79,24 @@ __all__ = [
     "SUMMARY_COLUMNS",
     "AXIS_SUMMARY_COLUMNS",
     "CLEAN",
+    "ForensicMetric",
+    "FORENSIC_METRICS",
+    "forensic_metrics",
+    "auc",
+    "balanced_accuracy",
+    "threshold_at_fpr",
+    "tpr_at_fpr",
+    "eer",
+    "fit_map",
+    "no_score_band",
+    "pixel_f1",
+    "pixel_mcc",
+    "pixel_f1_best",
+    "pixel_mcc_best",
+    "pixel_iou",
+    "pixel_auc",
+    "localization_scores",
+    "mae",
+    "rmse",
+    "within_5",
 ]

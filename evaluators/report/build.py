@@ -48,8 +48,9 @@ DEFINITIONS = [
     ("CE", text("corruption error as in ImageNet-C: the model's summed error over the axis's "
                 "levels divided by the baseline model's (", code("--baseline"), "); mCE averages "
                 "it over axes.")),
-    ("n", text("distinct source images behind a value; intervals are 95% bootstrap intervals "
-               "over sources.")),
+    ("n", text("distinct source images behind a value, with the variants behind it in "
+               "brackets when a source has several (each source's variants are averaged "
+               "first); intervals are 95% bootstrap intervals over sources.")),
     ("–", text("no value (not computed, or nothing to compute it on).")),
 ]  # fmt: skip
 

@@ -18,9 +18,19 @@ from ..core.errors import ConfigError, OpError
 from ..core.messages import short_repr
 from ..core.records import from_mapping, to_plain
 from ..core.registry import Registry
+from .masks import MASK_KINDS, as_mask
 from .passthrough import passthrough_step
 
-__all__ = ["Step", "ImageState", "OpDef", "OPS", "register_op", "make_step", "canonical_chain"]
+__all__ = [
+    "Step",
+    "ImageState",
+    "OpDef",
+    "OPS",
+    "register_op",
+    "make_step",
+    "canonical_chain",
+    "run_chain",
+]
 
 
 @dataclass(frozen=True)
@@ -53,7 +63,8 @@ class ImageState:
     brings pixels back). ``data``/``fmt``: the bytes of the last encoder. ``grids``: 8x8 phases
     (row, col) of earlier JPEG grids in the current pixel coordinates, oldest first.
     ``region``: (top, left) of the current pixels in the source's coordinates, or None once
-    resampling has broken the pixel correspondence.
+    resampling has broken the pixel correspondence. ``mask``: None, or a bool HxW region mask the
+    size of the pixels that every op carries as its ``OpDef.mask`` declares (see masks.py).
     """
 
     pixels: np.ndarray | None
@@ -68,6 +79,7 @@ class ImageState:
     # Set by a skip rule (``skip_if_small``): the incoming encoded file, emitted unchanged by
     # the next encoder; :func:`run_chain` skips the steps in between.
     passthrough: ImageState | None = None
+    mask: np.ndarray | None = None
 
     def replace(self, **changes: Any) -> ImageState:
         """A copy with ``changes`` (states are immutable)."""
@@ -93,6 +105,9 @@ class OpDef:
     apply: Callable[[ImageState, Any, str], ImageState]
     encoder: str | None = None  # output format when the op writes bytes ('jpeg', 'png', ...)
     doc: str = ""
+    # How the op maps ``ImageState.mask`` (one of MASK_KINDS); None: undeclared, which the op
+    # contract test rejects and run_chain refuses on a masked image.
+    mask: str | None = None
 
     @property
     def default_backend(self) -> str:
@@ -104,7 +119,13 @@ OPS: Registry[OpDef] = Registry("op")
 
 
 def register_op(opdef: OpDef) -> OpDef:
-    """Add an op to ``OPS`` (duplicates are refused)."""
+    """Add an op to ``OPS`` (duplicates and undeclared-mask kinds outside MASK_KINDS are
+    refused)."""
+    if opdef.mask is not None and opdef.mask not in MASK_KINDS:
+        raise ConfigError(
+            f"op {opdef.name!r}: mask must be one of {', '.join(MASK_KINDS)}, got "
+            f"{short_repr(opdef.mask)}"
+        )
     OPS.register(opdef.name, opdef)
     return opdef
 
@@ -144,7 +165,11 @@ def make_step(
 
 def run_chain(state: ImageState, steps: list[Step] | tuple[Step, ...]) -> ImageState:
     """Apply ``steps`` in order; after a skip rule fired, only the next encoder runs (it emits
-    the passed-through file)."""
+    the passed-through file). A mask in ``state`` is carried through every step, each step
+    checked against its op's mask declaration (OpError on a breach)."""
+    if state.mask is not None:
+        shape = None if state.pixels is None else state.pixels.shape
+        state = state.replace(mask=as_mask(state.mask, shape, "ImageState.mask"))
     for step in steps:
         opdef = OPS.get(step.op)
         if state.passthrough is not None:
@@ -152,5 +177,33 @@ def run_chain(state: ImageState, steps: list[Step] | tuple[Step, ...]) -> ImageS
             # which emits that file, under the hop's metadata policy (see passthrough.py).
             state = passthrough_step(state, step, opdef)
             continue
-        state = opdef.apply(state, step.params, step.backend)
+        if state.mask is None:
+            state = opdef.apply(state, step.params, step.backend)
+        else:
+            state = _check_mask_step(opdef, state, opdef.apply(state, step.params, step.backend))
     return state
+
+
+def _check_mask_step(opdef: OpDef, before: ImageState, after: ImageState) -> ImageState:
+    """``after``, once its mask honours ``opdef.mask`` for the step from ``before`` (which has a
+    mask): declared, the very input mask for ``unchanged``, the pixels' size for both.
+
+    Raises:
+        OpError: an undeclared op, or a mask the op lost, changed or left at the wrong size.
+    """
+    name = opdef.name
+    if opdef.mask is None:
+        raise OpError(
+            f"op {name!r} declares no mask mapping, so it cannot run on an image with a mask; "
+            f"set OpDef(mask=...) to one of {', '.join(MASK_KINDS)}"
+        )
+    if opdef.mask == "unchanged" and after.mask is not before.mask:
+        raise OpError(f"op {name!r} declares mask 'unchanged' but replaced the mask; keep it")
+    if after.mask is None:
+        raise OpError(f"op {name!r} dropped the mask; a geometric op must map it")
+    if after.pixels is not None and after.mask.shape != after.pixels.shape[:2]:
+        raise OpError(
+            f"op {name!r} left a {after.mask.shape} mask on {after.pixels.shape[:2]} pixels; "
+            f"a geometric op must map the mask with its pixels"
+        )
+    return after

@@ -42,6 +42,7 @@ register_op(
         CenterCropParams,
         ("numpy",),
         _apply_center_crop,
+        mask="geometric",
         doc="centre crop to height x width (top = (h - height) // 2, left = (w - width) // 2)",
     )
 )

@@ -24,6 +24,7 @@ from ..core.errors import ConfigError, OpError
 from ..core.records import record, spec
 from ._base import ImageState, OpDef, register_op
 from .jpeg import SUBSAMPLINGS, JpegParams, decode_opencv, decode_pillow, jpeg_opencv, jpeg_pillow
+from .metadata import KINDS
 
 __all__ = [
     "JpegCodecParams",
@@ -232,6 +233,7 @@ register_op(
         ENCODE_BACKENDS,
         _apply_codec,
         encoder="jpeg",
+        mask="unchanged",
         doc="JPEG encode by a named libjpeg implementation (libjpeg-turbo, IJG libjpeg, mozjpeg)",
     )
 )
@@ -293,12 +295,17 @@ def _apply_decode(state: ImageState, p: JpegDecodeParams, backend: str) -> Image
     _check_implementation(backend, p.implementation)
     _check_version(backend, p.version)
     pixels = get_backend(backend).kernel("jpeg_decode")(state.data, p)
+    # Like ``decode``: the file holds only the metadata its encoder kept, so a later
+    # keep_metadata cannot bring back what an earlier encode stripped.
+    keep = state.meta.get("keep", ())
+    meta = {**state.meta, **{k: None for k in KINDS if k not in keep}}
     return state.replace(
         pixels=pixels,
         data=None,
         fmt=None,
         grids=state.grids + ((0, 0),),
         lossless_pixels=False,
+        meta=meta,
     )
 
 
@@ -308,6 +315,7 @@ register_op(
         JpegDecodeParams,
         ENCODE_BACKENDS,
         _apply_decode,
+        mask="unchanged",
         doc="JPEG decode by a named implementation with IDCT method and fancy upsampling",
     )
 )

@@ -94,6 +94,7 @@ register_op(
         ColorParams,
         ("pillow",),
         _apply_color,
+        mask="unchanged",
         doc="convert pixels from the embedded ICC profile to sRGB (LittleCMS), or drop the profile",
     )
 )

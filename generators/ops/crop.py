@@ -10,6 +10,7 @@ from ..backends import get_backend, register_kernel
 from ..core.errors import OpError
 from ..core.records import record, spec
 from ._base import ImageState, OpDef, register_op
+from .masks import crop_mask
 
 __all__ = ["CropParams", "crop_numpy", "shift_grid", "cropped_state"]
 
@@ -47,7 +48,7 @@ def shift_grid(
 
 def cropped_state(state: ImageState, pixels: np.ndarray, top: int, left: int) -> ImageState:
     """The state after cutting ``top`` rows and ``left`` columns off (every crop-like op): the
-    earlier JPEG grids and the region in source coordinates move with the cut."""
+    earlier JPEG grids, the region in source coordinates and the mask move with the cut."""
     region = None if state.region is None else (state.region[0] + top, state.region[1] + left)
     return state.replace(
         pixels=pixels,
@@ -56,6 +57,7 @@ def cropped_state(state: ImageState, pixels: np.ndarray, top: int, left: int) ->
         grids=shift_grid(state.grids, top, left),
         region=region,
         lossless_pixels=False,
+        mask=crop_mask(state.mask, top, left, pixels.shape[:2]),
     )
 
 
@@ -70,6 +72,7 @@ register_op(
         CropParams,
         ("numpy",),
         _apply_crop,
+        mask="geometric",
         doc="crop (top, left, height, width); null size = to the edge",
     )
 )

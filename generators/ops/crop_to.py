@@ -128,6 +128,7 @@ register_op(
         CropToParams,
         ("numpy",),
         _apply_crop_to,
+        mask="geometric",
         doc="crop to an aspect ratio W:H, a range of ratios or a fixed [h, w], at an anchor",
     )
 )

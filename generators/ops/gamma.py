@@ -76,6 +76,7 @@ register_op(
         GammaParams,
         ("numpy",),
         _apply_gamma,
+        mask="unchanged",
         doc="gamma correction out = round(255 * (in/255) ** gamma), formula recorded",
     )
 )

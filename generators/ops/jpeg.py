@@ -114,6 +114,7 @@ register_op(
         ("pillow", "opencv"),
         _apply_jpeg,
         encoder="jpeg",
+        mask="unchanged",
         doc="encode as baseline/progressive JPEG with IJG quality scaling (libjpeg-turbo)",
     )
 )
@@ -170,6 +171,7 @@ register_op(
         DecodeParams,
         ("pillow", "opencv"),
         _apply_decode,
+        mask="unchanged",
         doc="decode the previous encoder's bytes back to pixels",
     )
 )

@@ -94,6 +94,7 @@ register_op(
         MetadataParams,
         ("pillow",),
         _apply_keep,
+        mask="unchanged",
         doc="write the source's EXIF/ICC/XMP (listed kinds) in the following encodes",
     )
 )
@@ -103,6 +104,7 @@ register_op(
         MetadataParams,
         ("pillow",),
         _apply_strip,
+        mask="unchanged",
         doc="drop EXIF/ICC/XMP (listed kinds) from the following encodes (the default)",
     )
 )

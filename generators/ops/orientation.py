@@ -7,7 +7,8 @@ the tag). ``exif_orientation`` says what an upload pipeline does with that tag:
   carries gets orientation 1, so a kept EXIF block never asks a viewer to rotate twice.
 - ``mode: ignore``: the pipeline drops the tag without applying it, so the picture comes out in
   its stored orientation (the sideways photos of early web uploads). The loader's rotation is
-  undone, which needs the untouched source pixels: put it first in a chain.
+  undone, which needs the untouched source pixels: put it first in a chain. A mask is
+  transposed with the pixels.
 """
 
 from __future__ import annotations
@@ -36,6 +37,25 @@ _UNDO = {
     8: Image.Transpose.ROTATE_270,
 }
 
+
+# Where an 8x8 grid at phase (row, col) of an HxW image lands after each transposition: a flip
+# of an axis of length L moves phase p to (L - p) mod 8; a transposition swaps the axes. Exact
+# for a JPEG file's own grid (back to (0, 0) in stored coordinates) and for a grid estimated on
+# the displayed pixels of a lossless source (source_jpeg_history), which can sit at any phase.
+_GRID_MAP = {
+    Image.Transpose.FLIP_LEFT_RIGHT: lambda r, c, h, w: (r, (w - c) % 8),
+    Image.Transpose.FLIP_TOP_BOTTOM: lambda r, c, h, w: ((h - r) % 8, c),
+    Image.Transpose.ROTATE_180: lambda r, c, h, w: ((h - r) % 8, (w - c) % 8),
+    Image.Transpose.TRANSPOSE: lambda r, c, h, w: (c, r),
+    Image.Transpose.ROTATE_90: lambda r, c, h, w: ((w - c) % 8, r),
+    Image.Transpose.ROTATE_270: lambda r, c, h, w: (c, (h - r) % 8),
+    Image.Transpose.TRANSVERSE: lambda r, c, h, w: ((w - c) % 8, (h - r) % 8),
+}
+
+
+def _grid_through(op: Image.Transpose, grid: tuple[int, int], h: int, w: int) -> tuple[int, int]:
+    """The phase of ``grid`` (in an ``h`` x ``w`` image) after Pillow transposition ``op``."""
+    return _GRID_MAP[op](grid[0], grid[1], h, w)
 
 @record
 class OrientationParams:
@@ -87,14 +107,18 @@ def _apply_orientation(state: ImageState, p: OrientationParams, backend: str) ->
     import numpy as np
 
     stored = np.asarray(Image.fromarray(img).transpose(_UNDO[tag]))
+    mask = state.mask
+    if mask is not None:  # the same transposition, on the mask as an 8-bit image
+        mask = np.asarray(Image.fromarray(mask.astype(np.uint8)).transpose(_UNDO[tag])) != 0
     return state.replace(
         pixels=stored,
         data=None,
         fmt=None,
-        grids=tuple((0, 0) for _ in state.grids),  # the source grid, in stored coordinates
+        grids=tuple(_grid_through(_UNDO[tag], g, img.shape[0], img.shape[1]) for g in state.grids),
         region=None,  # transposed: no longer the source's (display) coordinates
         lossless_pixels=False,
         meta=meta,
+        mask=mask,
     )
 
 
@@ -104,6 +128,7 @@ register_op(
         OrientationParams,
         ("pillow",),
         _apply_orientation,
+        mask="geometric",
         doc="apply EXIF orientation (pixels upright, tag reset to 1) or ignore it (stored pixels)",
     )
 )

@@ -80,6 +80,7 @@ register_op(
         ("pillow", "opencv"),
         _apply_png,
         encoder="png",
+        mask="unchanged",
         doc="encode losslessly as PNG",
     )
 )

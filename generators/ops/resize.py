@@ -7,7 +7,8 @@ truncated and clipped back) are all explicit parameters written into the chain.
 What each library can do lives on its backend object (``generators.backends``: ``ResizeSupport``);
 the kernels are ``resize_<backend>`` in :mod:`.resize_kernels`; the record and the target-size
 rule in :mod:`.resize_params`. Resampling breaks the pixel correspondence with the source: the
-state's JPEG grids are dropped and its region becomes None. :func:`resize_image` is the one
+state's JPEG grids are dropped and its region becomes None; a mask is resampled by nearest
+neighbour (:func:`resized_mask`). :func:`resize_image` is the one
 resize for code outside chains (e.g. fitting a model's input).
 """
 
@@ -21,6 +22,7 @@ import numpy as np
 from ..backends import ResizeSupport, backend_names, get_backend
 from ..core.errors import ConfigError, OpError
 from ._base import ImageState, OpDef, Step, register_op
+from .masks import resample_mask
 from .resize_kernels import (
     from_float,
     resize_opencv,
@@ -43,6 +45,7 @@ __all__ = [
     "ResizeParams",
     "BACKENDS",
     "METHODS",
+    "NEAREST_METHODS",
     "DTYPE_PATHS",
     "ROUNDINGS",
     "SIZE_MODES",
@@ -58,6 +61,7 @@ __all__ = [
     "output_size",
     "resize_step",
     "resize_image",
+    "resized_mask",
     "resolve",
     "resize_pillow",
     "resize_opencv",
@@ -208,6 +212,28 @@ def resize_image(
     return KERNELS[backend](img, p)
 
 
+NEAREST_METHODS = ("nearest", "nearest-exact")
+
+
+def resized_mask(
+    mask: np.ndarray | None, size_hw: tuple[int, int], backend: str, p: ResizeParams
+) -> np.ndarray | None:
+    """The mask of pixels that ``backend`` resized with concrete ``p`` to ``size_hw``.
+
+    A nearest method copies pixels, each library by its own rule (OpenCV's and torch's
+    ``nearest`` take the top-left neighbour): the mask goes through that very kernel, so it marks
+    exactly the pixels copied from the region. Interpolating methods blend neighbours around
+    pixel centres, which all four libraries place alike: the mask takes the exact pixel-centre
+    nearest neighbour (:func:`.masks.resample_mask`), whatever the library.
+    """
+    if mask is None or mask.shape == tuple(size_hw):
+        return mask
+    if p.method in NEAREST_METHODS:
+        out = KERNELS[backend](mask.astype(np.uint8) * np.uint8(255), p)
+        return out.reshape(out.shape[:2]) >= 128
+    return resample_mask(mask, size_hw)
+
+
 def _apply_resize(state: ImageState, p: ResizeParams, backend: str) -> ImageState:
     img = state.require_pixels("resize")
     try:
@@ -231,6 +257,7 @@ def _apply_resize(state: ImageState, p: ResizeParams, backend: str) -> ImageStat
         grids=(),  # resampling destroys earlier JPEG grids
         region=None,  # and the pixel correspondence with the source
         lossless_pixels=False,
+        mask=resized_mask(state.mask, out.shape[:2], backend, p),
     )
 
 
@@ -240,6 +267,7 @@ register_op(
         ResizeParams,
         BACKENDS,
         _apply_resize,
+        mask="geometric",
         doc="resample by scale or target size with a named library, method, antialias and dtype path",
     )
 )

@@ -75,6 +75,7 @@ register_op(
         ResizeMaxParams,
         BACKENDS,
         _apply_resize_max,
+        mask="geometric",
         doc="downscale so the long (or short) side is at most max_side; smaller images untouched",
     )
 )

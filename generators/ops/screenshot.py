@@ -10,7 +10,8 @@ screenshot tools save PNG.
 The drawn size is ``floor(side * f + 0.5)`` (at least 1) with ``f = min(scale, fit_h / h,
 fit_w / w)`` over the given terms. Drawing at the image's own size does not resample: earlier
 JPEG grids survive, moved by the border; any other size drops them, as resampling does. A border
-or an overlay breaks the pixel correspondence with the source (region None, no PSNR).
+or an overlay breaks the pixel correspondence with the source (region None, no PSNR). A mask
+is scaled as the ``resize`` op scales it, cleared under the bars and framed by the border.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ import numpy as np
 from ..core.errors import ConfigError, OpError
 from ..core.records import record, spec
 from ._base import OPS, ImageState, OpDef, register_op
+from .masks import pad_mask
 from .resize import BACKENDS, DTYPE_PATHS, METHODS, ROUNDINGS, ResizeParams, resolve
 
-__all__ = ["ScreenshotParams", "frame"]
+__all__ = ["ScreenshotParams", "frame", "frame_mask"]
 
 
 @record
@@ -100,6 +102,21 @@ def frame(img: np.ndarray, p: ScreenshotParams) -> np.ndarray:
     return img
 
 
+def frame_mask(mask: np.ndarray | None, p: ScreenshotParams) -> np.ndarray | None:
+    """The mask of :func:`frame`'s output: False under the bars (they cover the region) and in
+    the border; None stays None, and an unframed mask is the very array."""
+    top, bottom = p.bars
+    if mask is None or not (top or bottom or p.border):
+        return mask
+    if top or bottom:
+        h = mask.shape[0]
+        mask = mask.copy()
+        mask[: min(top, h)] = False
+        if bottom:
+            mask[max(h - bottom, 0) :] = False
+    return pad_mask(mask, p.border)
+
+
 def _rgb(img: np.ndarray) -> np.ndarray:
     return np.repeat(img[..., None], 3, axis=2) if img.ndim == 2 else img
 
@@ -122,6 +139,7 @@ def _apply_screenshot(state: ImageState, p: ScreenshotParams, backend: str) -> I
         grids=tuple(((r + p.border) % 8, (c + p.border) % 8) for r, c in state.grids),
         region=None if framed or state.region is None else state.region,
         lossless_pixels=False,
+        mask=frame_mask(state.mask, p),  # the resize op scaled it with the pixels
     )
 
 
@@ -131,6 +149,7 @@ register_op(
         ScreenshotParams,
         BACKENDS,
         _apply_screenshot,
+        mask="geometric",
         doc=(
             "render at a display scale (shrunk to fit a viewport) with a named resampler, overlay "
             "bars / add a border, capture RGB; follow with png"

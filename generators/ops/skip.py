@@ -144,6 +144,7 @@ register_op(
         SkipIfSmallParams,
         ("pillow",),
         _apply_skip,
+        mask="unchanged",
         doc=(
             "pass the incoming file through unchanged (no later step runs until the next "
             "encoder) when it is in `formats` and within max_pixels / max_side / max_bytes"

@@ -54,6 +54,7 @@ register_op(
         ("pillow",),
         _apply_webp,
         encoder="webp",
+        mask="unchanged",
         doc="encode as WebP (libwebp through Pillow): lossy at quality 0..100, or lossless",
     )
 )
