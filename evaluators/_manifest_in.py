@@ -87,9 +87,27 @@ def load_manifest(manifest: str | Path) -> tuple[pd.DataFrame, Path, dict]:
             f"{path!r} ({why}); a manifest names files inside its output folder only"
         )
         raise ManifestError(msg)
+    _one_dataset_per_suite(df, manifest)
     metas = _metadata(root)
     df = relabel_old_crop_levels(df, metas)
     return df, root, ({"degradebench": metas[0]} if metas else {})
+
+
+def _one_dataset_per_suite(df: pd.DataFrame, manifest: str | Path) -> None:
+    """Results are keyed by suite: one suite name over two datasets (an OUT written before
+    ``generate`` refused that) would pool unrelated sources into one row."""
+    if "dataset" not in df.columns or not len(df):
+        return
+    per_suite = df.groupby("suite")["dataset"].unique()
+    mixed = {s: sorted(map(str, d)) for s, d in per_suite.items() if len(d) > 1}
+    if mixed:
+        suite, datasets = next(iter(mixed.items()))
+        msg = (
+            f"--manifest {manifest}: suite {suite!r} holds variants of {len(datasets)} datasets "
+            f"({', '.join(map(repr, datasets))}); results would pool them. Generate each dataset "
+            "into its own --out and evaluate them separately"
+        )
+        raise ConfigError(msg)
 
 
 _OLD_CROP = re.compile(r"^(\d+)x(\d+)$")

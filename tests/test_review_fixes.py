@@ -132,3 +132,16 @@ def test_editing_a_module_the_factory_imports_changes_the_key(tmp_path, monkeypa
     for name in ("net_rv", "factory_rv"):
         sys.modules.pop(name, None)
     assert _code_sha256(load_model(f"{tmp_path / 'factory_rv.py'}:build")) != first
+
+
+def test_an_out_with_one_suite_over_two_datasets_is_refused_on_read(tmp_path):
+    """An OUT written before generate refused it (one suite name, two datasets) is not
+    pooled by evaluate: one line names the suite, the datasets and the fix."""
+    import pandas as pd
+    from degradebench.evaluators._manifest_in import _one_dataset_per_suite
+    from degradebench.generators.core.errors import ConfigError
+
+    df = pd.DataFrame({"suite": ["s", "s", "t"], "dataset": ["a", "b", "a"]})
+    with pytest.raises(ConfigError, match=r"suite 's' holds variants of 2 datasets \('a', 'b'\)"):
+        _one_dataset_per_suite(df, tmp_path)
+    _one_dataset_per_suite(df[df.dataset == "a"], tmp_path)  # one dataset per suite: fine
