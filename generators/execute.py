@@ -33,6 +33,7 @@ __all__ = [
     "base_state",
     "ChainRunner",
     "make_variant",
+    "make_variant_files",
     "read_source",
 ]
 
@@ -242,8 +243,10 @@ def _execute(
     rows, errors = [], []
     for plan in job.plans:
         try:
-            blob, row = make_variant(job, plan, src, runner, psnr)
+            blob, row, masks = make_variant_files(job, plan, src, runner, psnr)
             writer.write(plan.path, blob)
+            for rel, mask_blob in masks.items():
+                writer.write(rel, mask_blob)
             rows.append(row)
         except SourceTimeout:
             raise
@@ -260,17 +263,39 @@ def make_variant(
     psnr: bool,
 ) -> tuple[bytes, dict]:
     """(the variant's bytes, its manifest row): what ``generate`` writes, made in memory."""
+    blob, row, _ = make_variant_files(job, plan, src, runner, psnr)
+    return blob, row
+
+
+def make_variant_files(
+    job: SourceJob,
+    plan: VariantPlan,
+    src: _decode.DecodedSource,
+    runner: ChainRunner,
+    psnr: bool,
+) -> tuple[bytes, dict, dict[str, bytes]]:
+    """(the variant's bytes, its manifest row, its mask files ``{path relative to OUT: PNG
+    bytes}``, empty when the final state carries no mask)."""
     before, final, skipped = runner.run(plan.chain)
     pixels_in = before.require_pixels(plan.chain[-1].op)
     height, width = pixels_in.shape[:2]
     chain = mf.chain_json(src.load_step, plan.chain, skipped)
     row = mf.variant_row(
-        job, plan, chain=chain, final=final, size=(width, height), blob=final.data, source=src
+        job,
+        plan,
+        chain=chain,
+        final=final,
+        size=(width, height),
+        blob=final.data,
+        source=src,
+        skipped=skipped,
     )
+    cols, masks = mf.mask_files(plan.path, final, (height, width), plan.variant_id)
+    row.update(cols)
     if psnr and final.region is not None:
         decoded = pixels_in if final.lossless_pixels else runner.decoded(plan.chain, final, skipped)
         top, left = final.region
         ref = src.pixels[top : top + decoded.shape[0], left : left + decoded.shape[1]]
         if ref.shape == decoded.shape:
             row["psnr"] = psnr_db(decoded, ref)
-    return final.data, row
+    return final.data, row, masks

@@ -1,8 +1,9 @@
-"""``verify``: re-hash every variant file, re-read JPEG tables and subsampling, check sizes and
-paths, and report files on disk that no manifest row names."""
+"""``verify``: re-hash every variant file and mask, re-read JPEG tables and subsampling, check sizes
+and paths, and report files on disk (under ``variants/`` and ``masks/``) that no row names."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -67,6 +68,7 @@ def verify(out: str | Path, *, check_orphans: bool = True) -> VerifyReport:
             report.problems.append(f"{tag}: {exc}")
             continue
         named.add(os.path.normpath(str(full)))
+        _check_masks(report, out_dir, row, tag, named)
         try:
             data = full.read_bytes()
         except FileNotFoundError:
@@ -105,11 +107,50 @@ def verify(out: str | Path, *, check_orphans: bool = True) -> VerifyReport:
                 f"{tag}: size {size[0]}x{size[1]} != manifest {row.width}x{row.height}"
             )
     if check_orphans:
-        vdir = out_dir / "variants"
-        for dirpath, _, files in os.walk(vdir):
-            for name in files:
-                p = os.path.normpath(os.path.join(dirpath, name))
-                if p not in named:
-                    report.orphans.append(os.path.relpath(p, out_dir))
+        for folder in ("variants", mf.MASKS_ROOT):
+            for dirpath, _, files in os.walk(out_dir / folder):
+                for name in files:
+                    p = os.path.normpath(os.path.join(dirpath, name))
+                    if p not in named:
+                        report.orphans.append(os.path.relpath(p, out_dir))
         report.orphans.sort()
     return report
+
+
+def _mask_problem(out_dir: Path, rel: str, want_sha: str | None, size: tuple[int, int]) -> str:
+    """Why the mask file at ``rel`` does not match its row ("" when it does)."""
+    try:
+        data = mf.safe_join(out_dir, rel).read_bytes()
+    except mf.ManifestError as exc:
+        return str(exc)
+    except OSError as exc:
+        return "missing file" if isinstance(exc, FileNotFoundError) else f"unreadable: {exc}"
+    digest = hashlib.sha256(data).hexdigest()
+    if want_sha is not None and digest != want_sha:
+        return f"sha256 {digest[:16]}... differs from the manifest's {want_sha[:16]}..."
+    try:
+        import io
+
+        with Image.open(io.BytesIO(data)) as im:
+            mode, got = im.mode, im.size
+    except Exception as exc:  # noqa: BLE001 - any parse failure of a mask file is a problem
+        return f"cannot be parsed: {exc}"
+    if mode != "1" or got != size:
+        return f"a {mode} {got[0]}x{got[1]} image, not a 1-bit {size[0]}x{size[1]} PNG"
+    return ""
+
+
+def _check_masks(report: VerifyReport, out_dir: Path, row: object, tag: str, named: set) -> None:
+    """Re-hash the row's mask (``mask_sha256``), check its source mask exists and both are 1-bit
+    PNGs the size of the output; add their paths to ``named``."""
+    size = (row.width, row.height)
+    for col, sha_col in (("mask_path", "mask_sha256"), ("source_mask_path", None)):
+        rel = getattr(row, col, None)
+        if not isinstance(rel, str):
+            continue
+        with contextlib.suppress(mf.ManifestError):
+            named.add(os.path.normpath(str(mf.safe_join(out_dir, rel))))
+        want = getattr(row, sha_col, None) if sha_col else None
+        why = _mask_problem(out_dir, rel, want if isinstance(want, str) else None, size)
+        if why:
+            report.problems.append(f"{tag}: {col} {rel}: {why}")

@@ -93,6 +93,27 @@ def _codec(backend: str, **params: Any) -> Step:
 
 Case = tuple[Callable[[], ImageState], Callable[[str], Step]]
 
+# Regions for the manipulation ops (copy_move, inpaint, retouch), on the 40x56 sample image.
+_RECT = {"shape": "rect", "top": 4, "left": 5, "height": 12, "width": 15}
+_ELLIPSE = {"shape": "ellipse", "top": 20, "left": 30, "height": 17, "width": 22}
+_POLYGON = {
+    "shape": "polygon",
+    "top": 6,
+    "left": 20,
+    "height": 25,
+    "width": 30,
+    "vertices": [[0, 0.5], [1, 1], [0.7, 0]],
+}
+_BLOB = {
+    "shape": "blob",
+    "top": 10,
+    "left": 8,
+    "height": 24,
+    "width": 30,
+    "harmonics": [[0.3, 20], [0.2, 0]],
+    "feather": 1.5,
+}
+
 # op name -> cases: (input state factory, step factory for a backend).
 OP_SAMPLES: dict[str, list[Case]] = {
     "center_crop": [
@@ -103,6 +124,25 @@ OP_SAMPLES: dict[str, list[Case]] = {
         (
             lambda: _state(icc=_icc()),
             lambda b: make_step({"op": "color", "backend": b, "mode": "drop-icc"}),
+        ),
+    ],
+    "copy_move": [
+        (
+            _state,
+            lambda b: make_step(
+                {"op": "copy_move", "region": _RECT, "dst_top": 20, "dst_left": 30}
+            ),
+        ),
+        (
+            _gray,
+            lambda b: make_step(
+                {
+                    "op": "copy_move",
+                    "region": {**_ELLIPSE, "feather": 2},
+                    "dst_top": 9,
+                    "dst_left": 2,
+                }
+            ),
         ),
     ],
     "crop": [
@@ -127,6 +167,13 @@ OP_SAMPLES: dict[str, list[Case]] = {
     "gamma": [
         (_state, lambda b: make_step({"op": "gamma", "gamma": 0.7, "rounding": "truncate"})),
         (_gray, lambda b: make_step({"op": "gamma", "gamma": 1.5})),
+    ],
+    "inpaint": [
+        (_state, lambda b: make_step({"op": "inpaint", "region": _RECT})),
+        (
+            _gray,
+            lambda b: make_step({"op": "inpaint", "region": _POLYGON, "method": "ns", "radius": 5}),
+        ),
     ],
     "jpeg": [
         (_state, lambda b: make_step({"op": "jpeg", "backend": b, "quality": 75})),
@@ -176,6 +223,20 @@ OP_SAMPLES: dict[str, list[Case]] = {
                 {"op": "resize_max", "backend": b, "max_side": 30, "method": "bilinear"}
             ),
         )
+    ],
+    "retouch": [
+        (
+            _state,
+            lambda b: make_step(
+                {"op": "retouch", "region": _BLOB, "effect": "noise", "sigma": 9, "seed": 3}
+            ),
+        ),
+        (
+            _gray,
+            lambda b: make_step(
+                {"op": "retouch", "region": _ELLIPSE, "effect": "median", "ksize": 5}
+            ),
+        ),
     ],
     "screenshot": [
         (

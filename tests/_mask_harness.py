@@ -7,18 +7,21 @@ the output image's size, and that it equals an independent recomputation: the ve
 for ``unchanged`` ops; for ``geometric`` ops the op's entry in ``MASK_ORACLES``, written here
 from first principles (a crop by (dy, dx) is the mask shifted by (dy, dx); a resize samples the
 input at the index map of a direct formula, or of the library's own nearest kernel read off
-index images; an orientation is numpy's rot90 / transposes). A geometric op without an oracle
-fails, naming what to add.
+index images; an orientation is numpy's rot90 / transposes); for ``sets`` ops (manipulations)
+the op's region rendered by ``region_mask``, OR the incoming mask. A geometric or ``sets`` op
+without an oracle fails, naming what to add.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections.abc import Callable
 
 import numpy as np
 from degradebench.generators.ops import ImageState, OpDef, Step
 from degradebench.generators.ops.masks import MASK_KINDS
+from degradebench.generators.ops.regions import region_mask
 from degradebench.generators.ops.resize import NEAREST_METHODS, resize_image
 from PIL import Image
 
@@ -129,6 +132,17 @@ def _screenshot_oracle(before: ImageState, out: ImageState, step: Step) -> np.nd
     return framed
 
 
+def _region_oracle(before: ImageState, out: ImageState, step: Step) -> np.ndarray:
+    return region_mask(*before.mask.shape, step.params.region) | before.mask
+
+
+def _copy_move_oracle(before: ImageState, out: ImageState, step: Step) -> np.ndarray:
+    p = step.params
+    assert p.angle == 0 and p.scale == 1, "harness samples paste unrotated (see the op's tests)"
+    pasted = dataclasses.replace(p.region, top=p.dst_top, left=p.dst_left)
+    return region_mask(*before.mask.shape, pasted) | before.mask
+
+
 MaskOracle = Callable[[ImageState, ImageState, Step], np.ndarray]
 
 # geometric op -> the output mask, recomputed from (input state, output state, step).
@@ -140,6 +154,9 @@ MASK_ORACLES: dict[str, MaskOracle] = {
     "resize_max": _resize_oracle,
     "exif_orientation": _orientation_oracle,
     "screenshot": _screenshot_oracle,
+    "copy_move": _copy_move_oracle,
+    "inpaint": _region_oracle,
+    "retouch": _region_oracle,
 }
 
 
@@ -171,7 +188,7 @@ def check_mask(
         assert got.mask is before.mask, f"{where}: an 'unchanged' op replaced the mask"
         return
     assert opdef.name in MASK_ORACLES, (
-        f"geometric op {opdef.name!r} has no oracle in tests/_mask_harness.py MASK_ORACLES: add one"
+        f"{opdef.mask} op {opdef.name!r} has no oracle in tests/_mask_harness.py MASK_ORACLES: add one"
     )
     expected = MASK_ORACLES[opdef.name](before, got, step)
     assert np.array_equal(got.mask, expected), f"{where}: mask differs from the recomputation"

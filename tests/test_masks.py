@@ -47,7 +47,7 @@ def test_every_registered_op_declares_how_it_maps_a_mask() -> None:
 
 def test_a_mask_kind_outside_the_list_is_refused() -> None:
     opdef = OPS.get("gamma")
-    with pytest.raises(ConfigError, match="mask must be one of unchanged, geometric, got 'warp'"):
+    with pytest.raises(ConfigError, match="mask must be one of unchanged, geometric, sets, got 'warp'"):
         register_op(dataclasses.replace(opdef, name="warped-gamma", mask="warp"))
     assert "warped-gamma" not in OPS
 

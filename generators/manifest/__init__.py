@@ -3,12 +3,14 @@ plus ``OUT/errors.parquet`` for sources and variants that could not be made.
 
 ``schema`` is the contract (column names and types are exact), ``rows`` builds rows from what
 execution returns, ``writer`` writes parts atomically, ``reader`` reads them back, ``paths``
-checks the relative paths rows name.
+checks the relative paths rows name, ``targets`` derives the task targets (issue 14) and
+``masks`` writes region masks beside the variants.
 """
 
 from __future__ import annotations
 
 from ..core.files import atomic_write_bytes, write_failure, write_table_atomic
+from .masks import MASK_COLUMNS, MASKS_ROOT, mask_files, mask_path, mask_png, read_mask_png
 from .paths import safe_join, unsafe_paths
 from .reader import read_errors, read_manifest, read_metadata
 from .rows import chain_json, error_row, variant_row
@@ -22,6 +24,7 @@ from .schema import (
     ManifestError,
     with_metadata,
 )
+from .targets import MANIPULATION_OPS, TARGET_COLUMNS, is_manipulation, target_columns
 from .writer import (
     consolidate_errors,
     errors_dir,
@@ -57,4 +60,14 @@ __all__ = [
     "write_table_atomic",
     "atomic_write_bytes",
     "write_failure",
+    "MASKS_ROOT",
+    "MASK_COLUMNS",
+    "mask_files",
+    "mask_path",
+    "mask_png",
+    "read_mask_png",
+    "MANIPULATION_OPS",
+    "TARGET_COLUMNS",
+    "is_manipulation",
+    "target_columns",
 ]

@@ -11,6 +11,8 @@ from typing import Any
 from ..jpeginfo import estimate_quality, probe_jpeg, tables_sha256
 from ..ops import canonical_chain
 from ..ops.metadata import KINDS, read_source_metadata
+from .masks import MASK_COLUMNS
+from .targets import target_columns
 
 __all__ = ["variant_row", "error_row", "chain_json"]
 
@@ -87,14 +89,17 @@ def variant_row(
     size: tuple[int, int],
     blob: bytes,
     source: Any,
+    skipped: Sequence[bool] = (),
 ) -> dict:
-    """One manifest row (columns as ``MANIFEST_SCHEMA``; ``psnr`` left for the caller).
+    """One manifest row (columns as ``MANIFEST_SCHEMA``; ``psnr`` and the mask columns left for
+    the caller: see ``manifest.masks.mask_files``).
 
     Args:
         job, plan: the source job and the variant plan (``generators.plan``).
         chain: the ``chain`` column text (:func:`chain_json`).
         final: the chain's final ``ImageState``; ``size``: (width, height) of the encoded pixels.
         blob: the bytes written; ``source``: the ``DecodedSource`` (camera make/model).
+        skipped: per step of ``plan.chain``, whether it did not run (for the task targets).
     """
     width, height = size
     row = {
@@ -130,6 +135,8 @@ def variant_row(
         "metadata_survived": False,
         "reencode_skipped": list(final.meta.get("skip_rules", ())),
         "source_jpeg_history": _history(source),
+        **target_columns(plan.chain, final, source, skipped),
+        **dict.fromkeys(MASK_COLUMNS),
     }
     _metadata_truth(row, final, blob, getattr(source, "embedded", None) or {})
     _codec_truth(row, final, blob)

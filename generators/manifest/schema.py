@@ -75,6 +75,19 @@ MANIFEST_SCHEMA = pa.schema(
         # an 8x8 JPEG grid estimated in a lossless source's pixels (JSON text: phase,
         # confidence, separation, method, "estimate": true); null when none was found
         ("source_jpeg_history", pa.string()),
+        # additions (issue 14): task targets derived from the recipe (manifest/targets.py)
+        ("manipulated", pa.bool_()),
+        ("manipulation", pa.string()),  # the first manipulation op's name, else "none"
+        ("double_compressed", pa.bool_()),
+        ("aligned", pa.bool_()),  # null: fewer than two JPEG passes
+        ("primary_quality", pa.int64()),
+        ("hops", pa.int64()),
+        ("platform", pa.string()),
+        # masks written beside the variants (manifest/masks.py); null when the output has none
+        ("mask_path", pa.string()),  # relative to OUT, POSIX separators
+        ("mask_sha256", pa.string()),
+        ("mask_fraction", pa.float64()),  # share of mask pixels in the output
+        ("source_mask_path", pa.string()),  # a copy-move's copied-from region
     ]
 )
 

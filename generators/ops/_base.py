@@ -64,7 +64,8 @@ class ImageState:
     (row, col) of earlier JPEG grids in the current pixel coordinates, oldest first.
     ``region``: (top, left) of the current pixels in the source's coordinates, or None once
     resampling has broken the pixel correspondence. ``mask``: None, or a bool HxW region mask the
-    size of the pixels that every op carries as its ``OpDef.mask`` declares (see masks.py).
+    size of the pixels that every op carries as its ``OpDef.mask`` declares (see masks.py);
+    ``meta["source_mask"]`` (a copy-move's copied-from region) follows geometric steps too.
     """
 
     pixels: np.ndarray | None
@@ -180,8 +181,21 @@ def run_chain(state: ImageState, steps: list[Step] | tuple[Step, ...]) -> ImageS
         if state.mask is None:
             state = opdef.apply(state, step.params, step.backend)
         else:
-            state = _check_mask_step(opdef, state, opdef.apply(state, step.params, step.backend))
+            after = _check_mask_step(opdef, state, opdef.apply(state, step.params, step.backend))
+            state = _move_source_mask(opdef, step, state, after)
     return state
+
+
+def _move_source_mask(
+    opdef: OpDef, step: Step, before: ImageState, after: ImageState
+) -> ImageState:
+    """``after`` with a copy-move's ``meta["source_mask"]`` moved by a geometric step as its mask
+    is: the op runs again with that mask in the mask's place (its pixels never depend on it)."""
+    source = before.meta.get("source_mask")
+    if opdef.mask != "geometric" or source is None:
+        return after
+    moved = opdef.apply(before.replace(mask=source), step.params, step.backend).mask
+    return after.replace(meta={**after.meta, "source_mask": moved})
 
 
 def _check_mask_step(opdef: OpDef, before: ImageState, after: ImageState) -> ImageState:
@@ -201,6 +215,12 @@ def _check_mask_step(opdef: OpDef, before: ImageState, after: ImageState) -> Ima
         raise OpError(f"op {name!r} declares mask 'unchanged' but replaced the mask; keep it")
     if after.mask is None:
         raise OpError(f"op {name!r} dropped the mask; a geometric op must map it")
+    if opdef.mask == "sets" and (
+        after.mask.dtype != np.bool_
+        or after.mask.shape != before.mask.shape
+        or not after.mask[before.mask].all()
+    ):
+        raise OpError(f"op {name!r} declares mask 'sets' but lost part of the incoming mask")
     if after.pixels is not None and after.mask.shape != after.pixels.shape[:2]:
         raise OpError(
             f"op {name!r} left a {after.mask.shape} mask on {after.pixels.shape[:2]} pixels; "

@@ -4,7 +4,9 @@ A mask is a bool HxW array the size of the state's pixels (``ImageState.mask``; 
 region, e.g. a manipulated one). Every op declares on its ``OpDef`` how it maps a mask
 (``MASK_KINDS``): ``unchanged`` (photometric and codec ops, metadata, skip rules: the pixels keep
 their places) or ``geometric`` (crops, resizes, orientation, screenshot: the op moves the mask
-with its pixels, with the helpers below). ``run_chain`` checks every step against its declaration.
+with its pixels, with the helpers below) or ``sets`` (manipulations: copy_move, inpaint,
+retouch: the mask becomes the op's region OR the incoming mask, :func:`union_mask`, so a second
+manipulation adds to the first). ``run_chain`` checks every step against its declaration.
 
 Resampling maps a mask by nearest neighbour: with the pixels' own kernel when they were resized
 by a nearest method (so the mask marks exactly the pixels copied from the region), else by the
@@ -24,11 +26,13 @@ __all__ = [
     "nearest_indices",
     "resample_mask",
     "pad_mask",
+    "union_mask",
 ]
 
 # How an op maps a mask: ``unchanged`` keeps the input mask as it is (the very array);
-# ``geometric`` moves it with the pixels (crop offsets, nearest-neighbour resampling, transposes).
-MASK_KINDS = ("unchanged", "geometric")
+# ``geometric`` moves it with the pixels (crop offsets, nearest-neighbour resampling, transposes);
+# ``sets`` marks the op's region, OR-ed with the incoming mask (manipulations).
+MASK_KINDS = ("unchanged", "geometric", "sets")
 
 
 def as_mask(mask: object, shape: tuple[int, ...] | None = None, where: str = "mask") -> np.ndarray:
@@ -87,3 +91,8 @@ def pad_mask(mask: np.ndarray | None, border: int) -> np.ndarray | None:
     if mask is None or border == 0:
         return mask
     return np.pad(mask, border, constant_values=False)
+
+
+def union_mask(incoming: np.ndarray | None, region: np.ndarray) -> np.ndarray:
+    """``region`` OR ``incoming`` (None: ``region`` itself): the mask a ``sets`` op leaves."""
+    return region if incoming is None else region | incoming
