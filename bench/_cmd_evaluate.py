@@ -7,7 +7,12 @@ import sys
 
 from degradebench.generators.core.records import parse_folds
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "run", "TARGET_HELP"]
+
+# The manifest's target columns (generators.manifest.TARGET_COLUMNS, listed here so that --help
+# does not import the generators; a test keeps the two equal).
+TARGET_HELP = ("label", "manipulated", "manipulation", "double_compressed", "aligned",
+               "primary_quality", "hops", "platform")  # fmt: skip
 
 
 def _int_list(text: str) -> list[int]:
@@ -144,6 +149,15 @@ def _add_metric_args(p: argparse.ArgumentParser) -> None:
         help="skip checking each file's sha256 against the manifest",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--target",
+        default="label",
+        metavar="COLUMN",
+        help="the manifest column the model predicts (default label). Target columns: "
+        f"{', '.join(TARGET_HELP)}. Boolean and categorical ones are classification (classes: "
+        "the sorted distinct values, booleans as false/true), numeric ones regression (one "
+        "number per image; mae, rmse, within_5 per level); rows without a value are not scored",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -176,6 +190,7 @@ def run(args: argparse.Namespace) -> int:
         check_hash=not args.no_hash_check,
         progress=not args.no_progress,
         channels_last=args.channels_last,
+        target=args.target,
         extra_config={"input_config_file": args.input_config, "set": args.set_},
     )
     thr = res.run["throughput"]

@@ -24,6 +24,7 @@ from ._predictions import predictions_frame
 from ._reuse import results_key, reusable
 from ._runinfo import run_info
 from ._runner import run_model
+from ._target import DEFAULT, Target, regression_predictions, resolve_target
 from .models import Model, load_model
 from .results import ERROR_COLUMNS, RESULT_FILES, ResultsLock, read_results, write_results
 
@@ -133,10 +134,40 @@ def _metrics(preds: pd.DataFrame, mi: ManifestInput, settings: dict, baseline) -
             "figures": figs.status, "pairing": pairing, "warnings": warnings}  # fmt: skip
 
 
+def _regression_metrics(preds: pd.DataFrame, settings: dict) -> dict:
+    """summary rows of a regression target (``mae``, ``rmse``, ``within_5`` per level); no
+    curves and no axis figures (they are built on accuracy and flip rate)."""
+    boot = M.Bootstrap(preds["source_id"], n_boot=settings["bootstrap"], seed=settings["seed"])
+    summary, _ = M.level_metrics(preds, boot, metrics=M.regression_metrics())
+    curves = pd.DataFrame(columns=M.CURVE_COLUMNS)
+    axis = M.compute_figures(preds.iloc[:0], {}, M.CurveCells(), curves, boot).frame
+    return {"summary": summary, "curves": curves, "axis_summary": axis, "figures": {},
+            "pairing": [], "warnings": []}  # fmt: skip
+
+
 def _settings(**kw: Any) -> dict:
-    """The settings that change the numbers (part of the results key)."""
+    """The settings that change the numbers (part of the results key); ``target`` only when
+    it is not the default (so the keys of label results stay as they were)."""
     kw["baseline"] = str(kw["baseline"]) if kw["baseline"] else None
+    if kw.get("target", DEFAULT) == DEFAULT:
+        kw.pop("target", None)
     return kw
+
+
+def _select_target(mi: ManifestInput, full: pd.DataFrame, target: str,
+                   model: Model) -> tuple[Target | None, list[str]]:  # fmt: skip
+    """Resolve ``target`` (None for ``label``) and the classes; ``mi.frame`` loses null rows."""
+    if target == DEFAULT:
+        return None, class_list(full, model.input_config.classes)
+    tgt, mi.frame = resolve_target(mi.frame, full, target)
+    if tgt.kind == "regression":
+        return tgt, []
+    if tgt.n_null:
+        _say(f"--target {target}: {tgt.n_null} variants have no value and are not scored")
+    _, full_kept = resolve_target(full, full, target)
+    classes = class_list(full_kept, model.input_config.classes)
+    tgt.classes = classes
+    return tgt, classes
 
 
 def _reused(outp: Path) -> EvalResult:
@@ -145,6 +176,30 @@ def _reused(outp: Path) -> EvalResult:
          "settings); reusing them")  # fmt: skip
     return EvalResult(outp, r["predictions"], r["summary"], r["axis_summary"], r["curves"],
                       r["errors"], r["run"], reused=True)  # fmt: skip
+
+
+def _model(model: Model | str, name: str | None) -> Model:
+    if isinstance(model, str):
+        return load_model(model, name=name)
+    if name:
+        model.name = name
+    return model
+
+
+def _score_run(run, mi: ManifestInput, model_name: str, classes: list[str], tgt: Target | None,
+               topk: tuple[int, ...], settings: dict, base, n_errors: int):  # fmt: skip
+    """The predictions table and the metrics of one run (classification or regression)."""
+    if tgt is not None and tgt.kind == "regression":
+        preds = regression_predictions(mi.frame, run, model_name, tgt.column)
+    else:
+        preds = predictions_frame(mi.frame, run, model_name, classes, topk)
+    if preds.empty:
+        raise ConfigError(
+            f"no variant could be evaluated ({n_errors} skipped); see the errors above"
+        )
+    if tgt is not None and tgt.kind == "regression":
+        return preds, _regression_metrics(preds, settings)
+    return preds, _metrics(preds, mi, settings, base)
 
 
 def evaluate(
@@ -168,6 +223,7 @@ def evaluate(
     extra_config: dict | None = None,
     channels_last: bool = False,
     reuse: bool = True,
+    target: str = DEFAULT,
 ) -> EvalResult:
     """Score ``model`` on every variant of the manifest in ``manifest`` (an OUT folder).
 
@@ -182,6 +238,8 @@ def evaluate(
         folds: restrict to these folds (list or ``"0,1"``).
         baseline: a results folder of the model that CE / mCE are relative to.
         break_points: accuracy drop (percentage points vs clean) that marks the breaking level.
+        target: the manifest column the model predicts (``label``; a boolean or categorical
+            target is classification, a numeric one regression: see :mod:`._target`).
 
     Raises:
         ModelError: the model fails or misbehaves (message names model, variants, expectation).
@@ -189,20 +247,19 @@ def evaluate(
     """
     t_start = time.perf_counter()
     _check_args(batch_size, n_boot)
-    if isinstance(model, str):
-        model = load_model(model, name=name)
-    elif name:
-        model.name = name
+    model = _model(model, name)
     mi, full = read_input(manifest, folds)
-    classes = class_list(full, model.input_config.classes)
-    _check_labels(mi.frame, classes, model)
+    tgt, classes = _select_target(mi, full, target, model)
+    regression = tgt is not None and tgt.kind == "regression"
+    if not regression:
+        _check_labels(mi.frame, classes, model)
     _check_figures(mi)
-    _configure_classes(model, classes)
+    _configure_classes(model, [""] if regression else classes)
     base = _load_baseline(baseline)
     settings = _settings(folds=mi.folds, topk=list(topk), bootstrap=n_boot, seed=seed,
                          break_points=break_points, baseline=baseline, amp=amp,
                          channels_last=channels_last, device=device, check_hash=check_hash,
-                         baseline_key=base[3] if base else None)  # fmt: skip
+                         baseline_key=base[3] if base else None, target=target)  # fmt: skip
     key = results_key(model, classes, full, settings)
     outp = Path(out)
     # Taken before the model runs (hours, on a big manifest): a second run on RESULTS fails now.
@@ -210,17 +267,13 @@ def evaluate(
         if reuse and reusable(outp, key):
             return _reused(outp)
         run = run_model(
-            model, mi.frame, mi.root, n_classes=len(classes), device=device,
+            model, mi.frame, mi.root, n_classes=max(len(classes), 1), device=device,
             batch_size=batch_size, workers=workers, amp=amp, check_hash=check_hash,
-            progress=progress, channels_last=channels_last,
+            progress=progress, channels_last=channels_last, regression=regression,
         )  # fmt: skip
         errors = _errors_frame(run, mi, outp)
-        preds = predictions_frame(mi.frame, run, model.name, classes, tuple(topk))
-        if preds.empty:
-            raise ConfigError(
-                f"no variant could be evaluated ({len(errors)} skipped); see the errors above"
-            )
-        res = _metrics(preds, mi, settings, base)
+        preds, res = _score_run(run, mi, model.name, classes, tgt, tuple(topk), settings, base,
+                                len(errors))  # fmt: skip
         config = {**{k: v for k, v in settings.items() if k != "baseline_key"},
                   "batch_size": batch_size, "baseline_model": base[0] if base else None,
                   **(extra_config or {})}  # fmt: skip
@@ -228,6 +281,8 @@ def evaluate(
                         n_errors=len(errors), config=config, key=key, warnings=res["warnings"],
                         figures=res["figures"], pairing=res["pairing"],
                         seconds=time.perf_counter() - t_start)  # fmt: skip
+        if tgt is not None:
+            info["target"] = tgt.to_dict()
         frames = {"predictions": preds, "summary": res["summary"],
                   "axis_summary": res["axis_summary"], "curves": res["curves"], "errors": errors}
         write_results(outp, frames, info)

@@ -3,7 +3,8 @@
 The key holds the model spec and kind, a hash of its weights (the module's tensors, or the model
 file's bytes; plus the factory file's bytes for ``file.py:function``), the input config and
 classes, a hash of the manifest's rows, and the settings that change the numbers (folds, top-k,
-bootstrap, seed, break points, baseline, amp, channels-last, device, hash checking). It is stored
+bootstrap, seed, break points, baseline, amp, channels-last, device, hash checking, and
+``target`` when it is not ``label``). It is stored
 in ``run.json`` (``key`` and ``key_sha256``); an ``evaluate`` with the same key on a complete
 RESULTS folder returns the files that are there. A model whose weights cannot be hashed (a plain
 callable) is never reused.

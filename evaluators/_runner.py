@@ -177,8 +177,27 @@ def _image_probs(out: torch.Tensor, counts: torch.Tensor, cfg) -> torch.Tensor:
     return mean if by_prob else _to_probs(mean, cfg.output)
 
 
+def _regression_values(out: torch.Tensor, counts: torch.Tensor, model: Model,
+                       ids: list[str]) -> torch.Tensor:  # fmt: skip
+    """A regression model's ``[N]`` or ``[N, 1]`` output -> ``[images, 1]`` (tiles averaged)."""
+    n_in = int(counts.sum())
+    if out.ndim == 1:
+        out = out[:, None]
+    if out.ndim != 2 or out.shape != (n_in, 1):
+        msg = (f"model {model.name!r} on a batch of {len(ids)} images (variant ids: {_ids(ids)}): "
+               f"returned shape {list(out.shape)}; a regression target expects [{n_in}] or "
+               f"[{n_in}, 1] (one number per input image or tile)")  # fmt: skip
+        raise ModelError(msg)
+    if not bool(torch.isfinite(out).all()):
+        raise ModelError(f"model {model.name!r} on variant ids {_ids(ids)}: returned NaN or "
+                         "infinite values; expected finite numbers")  # fmt: skip
+    owner = torch.repeat_interleave(torch.arange(len(counts), device=out.device), counts)
+    summed = torch.zeros((len(counts), 1), device=out.device).index_add_(0, owner, out)
+    return summed / counts[:, None].float()
+
+
 def _score(batch, model: Model, forward: _Forward, dev, n_classes: int, ids: list[str],
-           channels_last: bool) -> torch.Tensor:  # fmt: skip
+           channels_last: bool, regression: bool = False) -> torch.Tensor:  # fmt: skip
     """One loader batch -> per-image probabilities, every failure named with the batch's ids."""
     cfg = model.input_config
     n = len(batch.index)
@@ -200,6 +219,8 @@ def _score(batch, model: Model, forward: _Forward, dev, n_classes: int, ids: lis
             f"-> scores [{len(x)}, {n_classes}]"
         )
         raise ModelError(msg) from exc
+    if regression:
+        return _regression_values(out, batch.counts.to(out.device), model, ids)
     _check_output(out, len(x), n_classes, model, ids)
     return _image_probs(out, batch.counts.to(out.device), cfg)
 
@@ -217,8 +238,12 @@ def run_model(
     check_hash: bool = True,
     progress: bool = True,
     channels_last: bool = False,
+    regression: bool = False,
 ) -> RunOutput:
     """Score every manifest row with ``model``; failures per file land in ``errors``.
+
+    With ``regression`` the model returns one number per image (``[N]`` or ``[N, 1]``) and
+    ``probs`` holds it as ``[N, 1]`` (no softmax).
 
     Raises:
         ModelError: the model raised, returned NaN/inf, or the wrong shape.
@@ -249,7 +274,7 @@ def run_model(
                         "message": message} for pos, stage, message in batch.errors]  # fmt: skip
             if len(batch.index):
                 ids = [variant_ids[i] for i in batch.index.tolist()]
-                p = _score(batch, model, forward, dev, n_classes, ids, channels_last)
+                p = _score(batch, model, forward, dev, n_classes, ids, channels_last, regression)
                 rows.append(batch.index.numpy())
                 probs.append(p.cpu().numpy().astype(np.float32))
                 tiles_per.append(batch.counts.numpy())

@@ -359,6 +359,10 @@ AXIS_SAMPLES: dict[str, list[dict[str, Any]]] = {
     ],
     "gamma": [{"gammas": [0.5, 2.0], "save": "jpeg", "quality": 90}],
     "jpeg": [{"qualities": [95, 50], "backend": "opencv"}],
+    "manipulate": [
+        {"ops": ["copy_move", "inpaint", "retouch"], "per_op": 2, "feather": 2},
+        {"ops": ["retouch"], "shapes": ["blob"], "twin": False, "then": [{"op": "jpeg", "quality": 90}]},
+    ],
     "resize": [
         {
             "backends": ["pillow", "opencv", "torch", "skimage"],

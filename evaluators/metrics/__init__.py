@@ -9,7 +9,8 @@
   and figures suites declare, such as :mod:`.spcup`'s ``spcup2018_score``).
 - :mod:`.paired`: McNemar between two models, by source.
 - :mod:`.forensic`: forensic-task kernels (``FORENSIC_METRICS``: detection, localization in
-  :mod:`.forensic_pixel`, regression), not yet called by evaluate.
+  :mod:`.forensic_pixel`, regression); :mod:`.regression`: the summary metrics of a numeric
+  ``--target`` (``mae``, ``rmse``, ``within_5``).
 
 Per-variant inputs are the columns of ``predictions.parquet``: ``correct``, ``top{k}_correct``,
 ``flipped``, ``tv_clean``, ``kl_clean``, ``confidence``.
@@ -48,6 +49,7 @@ from .levels import level_metrics
 from .order import AxisPoints, axis_points, numeric_x, severity_order
 from .paired import compare, mcnemar
 from .pairing import pairing_report
+from .regression import REGRESSION_METRICS, RegressionMetric, regression_metrics
 
 _cell = cell  # the name tests and older callers use
 
@@ -99,4 +101,7 @@ __all__ = [
     "mae",
     "rmse",
     "within_5",
+    "RegressionMetric",
+    "REGRESSION_METRICS",
+    "regression_metrics",
 ]

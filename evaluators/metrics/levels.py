@@ -7,7 +7,7 @@ import math
 import pandas as pd
 
 from ..results import SUMMARY_COLUMNS
-from .base import metrics_for
+from .base import Metric, metrics_for
 from .bootstrap import Bootstrap, Cell, cell
 from .pairing import is_clean, paired, suite_of
 
@@ -27,16 +27,17 @@ def _level_values(pred: pd.DataFrame, suites: pd.Series) -> dict[tuple, float]:
 
 
 def level_metrics(
-    pred: pd.DataFrame, boot: Bootstrap, topk: tuple[int, ...] = ()
+    pred: pd.DataFrame, boot: Bootstrap, topk: tuple[int, ...] = (),
+    metrics: list[Metric] | None = None,
 ) -> tuple[pd.DataFrame, dict[tuple[str, str, str, str], Cell]]:
     """summary.parquet rows for one model, and ``{(suite, axis, level, metric): cell}``.
 
     ``n`` counts distinct sources, ``n_variants`` variants (a source's variants are averaged
     first). ``delta_clean`` is the value minus clean's on the ``n_paired`` sources that have
-    both, in the same suite.
+    both, in the same suite. ``metrics``: these instead of :func:`metrics_for`'s (regression).
     """
     model = str(pred["model"].iloc[0]) if len(pred) else ""
-    metrics = metrics_for(pred, topk)
+    metrics = metrics if metrics is not None else metrics_for(pred, topk)
     suites = suite_of(pred)
     lvals = _level_values(pred, suites)
     clean = is_clean(pred)

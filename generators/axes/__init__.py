@@ -9,6 +9,7 @@ from . import (  # noqa: F401  (registration side effects)
     double_jpeg,
     gamma,
     jpeg,
+    manipulate,
     resize,
     social,
 )

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import field
 
 from ..core.errors import ConfigError
-from ..core.messages import suggest
+from ..core.messages import short_repr, suggest
 from ..core.records import record, spec
 from ..ops import Step
 from ..ops.codec import (
@@ -43,7 +43,7 @@ def _impl_backend(name: str, path: str) -> tuple[str, str | None]:
     if name in JPEGLIB_IMPLEMENTATIONS:
         return "jpeglib", name
     raise ConfigError(
-        f"{path}: unknown implementation {name!r}; {suggest(name, IMPLEMENTATION_NAMES)}"
+        f"{path}: unknown implementation {short_repr(name)}; {suggest(name, IMPLEMENTATION_NAMES)}"
         f"available: {', '.join(IMPLEMENTATION_NAMES)}"
     )
 
@@ -60,7 +60,7 @@ def parse_decoder(text: str, path: str = "decoders") -> tuple[str, str, bool]:
             fancy = part == "fancy"
         else:
             raise ConfigError(
-                f"{path}: {text!r}: unknown option {part!r}; write impl[/idct][/fancy|nofancy] "
+                f"{path}: {short_repr(text)}: unknown option {short_repr(part)}; write impl[/idct][/fancy|nofancy] "
                 f"with idct one of {', '.join(DCT_METHODS)}"
             )
     if impl in JPEG_BUNDLERS and (idct != "islow" or not fancy):

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import field
 
 from ..core.errors import ConfigError
-from ..core.messages import suggest
+from ..core.messages import short_repr, suggest
 from ..core.records import record, repeats, spec
 from ..ops import Step
 from ..presets import Preset, journey_chain
@@ -92,7 +92,7 @@ class SocialParams:
             if name not in presets:
                 names = sorted(presets)
                 raise ConfigError(
-                    f"{path}.presets[{i}]: unknown preset {name!r}; {suggest(name, names)}"
+                    f"{path}.presets[{i}]: unknown preset {short_repr(name)}; {suggest(name, names)}"
                     f"available: {', '.join(names) or '(none: add a presets: map)'}"
                 )
         bound = dataclasses.replace(self)

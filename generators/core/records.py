@@ -177,8 +177,13 @@ def _coerce(value: Any, tp: Any, path: str, meta: Mapping) -> Any:
             raise ConfigError(f"{path}: {repeats(items)}")
         return items
     if origin in (typing.Union, types.UnionType):
+        alts = typing.get_args(tp)
+        if isinstance(value, Mapping):  # a union of records: the one whose fields hold the keys
+            fit = [a for a in alts if dataclasses.is_dataclass(a) and _holds(a, value)]
+            if len(fit) == 1:
+                return _coerce(value, fit[0], path, meta)
         errors = []
-        for alt in typing.get_args(tp):
+        for alt in alts:
             try:
                 return _coerce(value, alt, path, meta)
             except ConfigError as exc:
@@ -193,6 +198,11 @@ def _coerce(value: Any, tp: Any, path: str, meta: Mapping) -> Any:
     if isinstance(tp, type) and isinstance(value, tp):
         return value
     raise ConfigError(f"{path}: unsupported value {_kind(value)}")
+
+
+def _holds(cls: type, mapping: Mapping) -> bool:
+    """True when every key of ``mapping`` is an init field of dataclass ``cls``."""
+    return set(mapping) <= {f.name for f in dataclasses.fields(cls) if f.init}
 
 
 def _field_table(cls: type) -> tuple[tuple[str, Any, Mapping], ...]:

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..backends import backend_names, get_backend, register_kernel
 from ..core.errors import ConfigError, OpError
+from ..core.messages import short_repr
 from ..core.records import record, spec
 from ._base import ImageState, OpDef, register_op
 from .jpeg import SUBSAMPLINGS, JpegParams, decode_opencv, decode_pillow, jpeg_opencv, jpeg_pillow
@@ -103,7 +104,7 @@ def wrapper_version(backend: str) -> str:
     """The version of the Python package that calls libjpeg (Pillow, OpenCV or jpeglib)."""
     if backend not in ENCODE_BACKENDS:
         names = f"{', '.join(ENCODE_BACKENDS[:-1])} or {ENCODE_BACKENDS[-1]}"
-        raise ConfigError(f"backend: must be {names}, got {backend!r}")
+        raise ConfigError(f"backend: must be {names}, got {short_repr(backend)}")
     version = get_backend(backend).version()
     if version is None:  # only the optional jpeglib can be missing
         require_jpeglib(f"backend {backend!r}")

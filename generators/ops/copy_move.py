@@ -7,10 +7,15 @@ transformed box at (``dst_top``, ``dst_left``). The output mask (kind ``sets``) 
 pasted pixels (OR the incoming mask); ``state.meta["source_mask"]`` holds the copied-from region
 as a bool HxW array (for ``source_mask_path``; ``run_chain`` moves it through later geometric
 steps as it moves the mask; a later copy-move replaces it). With angle 0 and scale 1 the paste is an exact pixel copy.
+
+A planner that does not know the image size gives a :class:`RelRegion` and ``dst_y``, ``dst_x``
+(fractions of the free range for the transformed box: 0 top / left, 1 bottom / right) instead of
+``dst_top``, ``dst_left``; the kernel resolves both from the image size (pure arithmetic).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import field
 
@@ -21,7 +26,15 @@ from ..backends import get_backend, register_kernel
 from ..core.errors import OpError
 from ..core.records import record, spec
 from ._base import ImageState, OpDef, register_op
-from .regions import Region, blend, feather_alpha, manipulated_state, region_mask
+from .regions import (
+    Region,
+    RelRegion,
+    blend,
+    feather_alpha,
+    manipulated_state,
+    region_mask,
+    resolve_region,
+)
 
 __all__ = ["CopyMoveParams", "copy_move_opencv", "transformed_patch"]
 
@@ -29,13 +42,26 @@ __all__ = ["CopyMoveParams", "copy_move_opencv", "transformed_patch"]
 @record
 class CopyMoveParams:
     """Copy ``region`` to (``dst_top``, ``dst_left``), rotated ``angle`` degrees counter-clockwise
-    and scaled by ``scale``; ``region.feather`` softens the paste inward."""
+    and scaled by ``scale``; ``region.feather`` softens the paste inward. Give either
+    ``dst_top`` and ``dst_left`` (px) or ``dst_y`` and ``dst_x`` (fractions of the free range)."""
 
-    region: Region
-    dst_top: int = field(metadata=spec(lo=0))
-    dst_left: int = field(metadata=spec(lo=0))
+    region: Region | RelRegion
+    dst_top: int | None = field(default=None, metadata=spec(lo=0))
+    dst_left: int | None = field(default=None, metadata=spec(lo=0))
     angle: float = field(default=0.0, metadata=spec(lo=-180.0, hi=180.0))
     scale: float = field(default=1.0, metadata=spec(gt=0.0, hi=8.0))
+    dst_y: float | None = field(default=None, metadata=spec(lo=0.0, hi=1.0))
+    dst_x: float | None = field(default=None, metadata=spec(lo=0.0, hi=1.0))
+
+    def _check(self) -> None:
+        px = (self.dst_top is not None, self.dst_left is not None)
+        rel = (self.dst_y is not None, self.dst_x is not None)
+        if not ((all(px) and not any(rel)) or (all(rel) and not any(px))):
+            raise OpError(
+                "dst_top: give dst_top and dst_left (px) or dst_y and dst_x (fractions), "
+                f"got dst_top={self.dst_top} dst_left={self.dst_left} "
+                f"dst_y={self.dst_y} dst_x={self.dst_x}"
+            )
 
 
 def transformed_patch(
@@ -73,9 +99,14 @@ def copy_move_opencv(
         OpError: the source region or the transformed paste does not fit the image.
     """
     h, w = img.shape[:2]
+    if isinstance(p.region, RelRegion):
+        p = dataclasses.replace(p, region=resolve_region(p.region, h, w))
     src = region_mask(h, w, p.region)
     patch, pmask = transformed_patch(img, src, p)
     ph, pw = pmask.shape
+    if p.dst_y is not None:
+        top, left = math.floor(p.dst_y * max(0, h - ph)), math.floor(p.dst_x * max(0, w - pw))
+        p = dataclasses.replace(p, dst_top=top, dst_left=left, dst_y=None, dst_x=None)
     if p.dst_top + ph > h or p.dst_left + pw > w:
         raise OpError(
             f"copy_move: the {ph}x{pw} paste at dst_top={p.dst_top} dst_left={p.dst_left} "

@@ -14,6 +14,7 @@ from dataclasses import field
 from fractions import Fraction
 
 from ..core.errors import OpError
+from ..core.messages import short_repr
 from ..core.records import record, spec
 from ._base import ImageState, OpDef, register_op
 from .crop import cropped_state
@@ -36,13 +37,13 @@ ANCHORS = (
 def parse_ratio(text: object, name: str) -> Fraction:
     """``"4:5"`` -> 4/5 (width over height); both parts positive finite numbers."""
     if not isinstance(text, str) or text.count(":") != 1:
-        raise OpError(f"{name}: must be a ratio 'W:H' such as '4:5' or '1.91:1', got {text!r}")
+        raise OpError(f"{name}: must be a ratio 'W:H' such as '4:5' or '1.91:1', got {short_repr(text)}")
     try:
         w, h = (Fraction(part.strip()) for part in text.split(":"))
     except (ValueError, ZeroDivisionError):
-        raise OpError(f"{name}: must be a ratio 'W:H' of two numbers, got {text!r}") from None
+        raise OpError(f"{name}: must be a ratio 'W:H' of two numbers, got {short_repr(text)}") from None
     if w <= 0 or h <= 0:
-        raise OpError(f"{name}: both sides of the ratio must be > 0, got {text!r}")
+        raise OpError(f"{name}: both sides of the ratio must be > 0, got {short_repr(text)}")
     return w / h
 
 

@@ -3,6 +3,7 @@
 The mask (kind ``sets``) is the region OR the incoming mask. Only region pixels change: the
 filled pixels are blended back into the input with the region's (inward) feather, so every pixel
 outside the region is the input's, exactly.
+``region`` may be a ``RelRegion`` (placed relative to the image; resolved from its size).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 from ..backends import get_backend, register_kernel
 from ..core.records import record, spec
 from ._base import ImageState, OpDef, register_op
-from .regions import Region, blend, feather_alpha, manipulated_state, region_mask
+from .regions import Region, RelRegion, blend, feather_alpha, manipulated_state, region_mask
 
 __all__ = ["InpaintParams", "INPAINT_METHODS", "inpaint_opencv"]
 
@@ -26,7 +27,7 @@ INPAINT_METHODS = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}
 class InpaintParams:
     """Fill ``region`` by ``method`` (``telea`` | ``ns``) from a neighbourhood of ``radius`` px."""
 
-    region: Region
+    region: Region | RelRegion
     method: str = field(default="telea", metadata=spec(choices=tuple(INPAINT_METHODS)))
     radius: float = field(default=3.0, metadata=spec(gt=0.0, hi=64.0))
 

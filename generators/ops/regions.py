@@ -29,6 +29,8 @@ from .masks import union_mask
 __all__ = [
     "REGION_SHAPES",
     "Region",
+    "RelRegion",
+    "resolve_region",
     "region_mask",
     "check_fits",
     "feather_alpha",
@@ -72,6 +74,46 @@ class Region:
         total = sum(abs(a) for a, _ in self.harmonics)
         if total >= 1:
             raise OpError(f"harmonics: the amplitudes must sum to less than 1, got {total:g}")
+
+
+@record
+class RelRegion:
+    """A region relative to the image: sides ``size_h`` x ``size_w`` as fractions of the shorter
+    image side, top-left at ``y``, ``x`` fractions of the free range (0: top / left edge, 1:
+    bottom / right edge, so the box always fits); shape fields as in :class:`Region`."""
+
+    shape: str = field(metadata=spec(choices=REGION_SHAPES))
+    y: float = field(metadata=spec(lo=0.0, hi=1.0))
+    x: float = field(metadata=spec(lo=0.0, hi=1.0))
+    size_h: float = field(metadata=spec(gt=0.0, hi=1.0))
+    size_w: float = field(metadata=spec(gt=0.0, hi=1.0))
+    vertices: tuple[tuple[float, float], ...] | None = field(
+        default=None, metadata=spec(doc="polygon only: (y, x) fractions 0..1 of the box")
+    )
+    harmonics: tuple[tuple[float, float], ...] = field(
+        default=(), metadata=spec(doc="blob only: (amplitude, phase degrees) of harmonic 2, 3, ...")
+    )
+    feather: float = field(default=0.0, metadata=spec(lo=0.0, hi=64.0))
+
+    def _check(self) -> None:
+        self.at(0, 0, 1, 1)  # the shape fields obey Region's rules
+
+    def at(self, top: int, left: int, height: int, width: int) -> Region:
+        """This region's shape in the pixel box (``top``, ``left``, ``height``, ``width``)."""
+        return Region(
+            self.shape, top, left, height, width, self.vertices, self.harmonics, self.feather
+        )
+
+
+def resolve_region(region: Region | RelRegion, h: int, w: int) -> Region:
+    """``region`` in pixels of an ``h`` x ``w`` image (a Region is returned as it is): sides
+    ``floor(size * min(h, w) + 0.5)`` (at least 1), top-left ``floor(y * (h - height))``."""
+    if isinstance(region, Region):
+        return region
+    side = min(h, w)
+    bh = min(h, max(1, math.floor(region.size_h * side + 0.5)))
+    bw = min(w, max(1, math.floor(region.size_w * side + 0.5)))
+    return region.at(math.floor(region.y * (h - bh)), math.floor(region.x * (w - bw)), bh, bw)
 
 
 def check_fits(region: Region, h: int, w: int, what: str = "region") -> None:
@@ -121,8 +163,9 @@ def _blob_radius(theta: np.ndarray, harmonics: tuple[tuple[float, float], ...]) 
     return radius
 
 
-def region_mask(h: int, w: int, region: Region) -> np.ndarray:
+def region_mask(h: int, w: int, region: Region | RelRegion) -> np.ndarray:
     """The bool ``h`` x ``w`` mask of ``region`` (OpError when its box does not fit)."""
+    region = resolve_region(region, h, w)
     check_fits(region, h, w)
     mask = np.zeros((h, w), bool)
     mask[region.top : region.top + region.height, region.left : region.left + region.width] = (

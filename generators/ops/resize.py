@@ -21,6 +21,7 @@ import numpy as np
 
 from ..backends import ResizeSupport, backend_names, get_backend
 from ..core.errors import ConfigError, OpError
+from ..core.messages import short_repr
 from ._base import ImageState, OpDef, Step, register_op
 from .masks import resample_mask
 from .resize_kernels import (
@@ -79,7 +80,7 @@ BACKENDS = backend_names(lambda b: b.resize is not None)
 def _support(backend: str) -> ResizeSupport:
     support = get_backend(backend).resize if backend in BACKENDS else None
     if support is None:
-        raise ConfigError(f"backend: must be one of {', '.join(BACKENDS)}, got {backend!r}")
+        raise ConfigError(f"backend: must be one of {', '.join(BACKENDS)}, got {short_repr(backend)}")
     return support
 
 
@@ -123,7 +124,7 @@ def combo_problem(
 ) -> tuple[str, str] | None:
     """``(field, message)`` when a library cannot do this combination, else None."""
     if backend not in BACKENDS:
-        return "backend", f"must be one of {', '.join(BACKENDS)}, got {backend!r}"
+        return "backend", f"must be one of {', '.join(BACKENDS)}, got {short_repr(backend)}"
     if method not in methods_for(backend):
         return "method", f"{backend} has no method {method!r}; {supported(backend)}"
     if antialias is not None and antialias not in antialias_options(backend, method):

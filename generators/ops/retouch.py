@@ -8,6 +8,7 @@ Gaussian ``sigma``; ``median`` odd ``ksize``; ``sharpen`` unsharp masking ``amou
 never the global RNG). The filtered image is blended back with the region's (inward) feather,
 so pixels outside the region are the input's, exactly. The mask (kind ``sets``) is the region
 OR the incoming mask. OpenCV's filters work per channel, so RGB needs no BGR conversion here.
+``region`` may be a ``RelRegion`` (placed relative to the image; resolved from its size).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from ..core.errors import OpError
 from ..core.records import record, spec
 from ._base import ImageState, OpDef, register_op
 from .gamma import GammaParams, gamma_lut
-from .regions import Region, blend, feather_alpha, manipulated_state, region_mask
+from .regions import Region, RelRegion, blend, feather_alpha, manipulated_state, region_mask
 
 __all__ = ["RetouchParams", "RETOUCH_FIELDS", "retouch_opencv", "retouched"]
 
@@ -41,7 +42,7 @@ _OPTIONAL = ("sigma", "ksize", "amount", "gamma", "seed")
 class RetouchParams:
     """``effect`` applied inside ``region`` with its parameters (see the module docstring)."""
 
-    region: Region
+    region: Region | RelRegion
     effect: str = field(metadata=spec(choices=tuple(RETOUCH_FIELDS)))
     sigma: float | None = field(default=None, metadata=spec(gt=0.0, hi=64.0))
     ksize: int | None = field(default=None, metadata=spec(lo=3, hi=31, doc="odd"))
