@@ -91,7 +91,7 @@ def _check_figures(mi: ManifestInput) -> None:
 def _load_baseline(baseline: str | Path | None):
     if baseline is None:
         return None
-    b = read_results(baseline)
+    b = read_results(baseline, tables=("summary", "curves"))  # not the large predictions
     bname = b["run"].get("model", {}).get("name") or str(b["summary"]["model"].iloc[0])
     if b["curves"].empty:
         raise ConfigError(f"--baseline {baseline}: has no {RESULT_FILES['curves']}")

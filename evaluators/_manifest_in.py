@@ -68,6 +68,12 @@ def _metadata(root: Path) -> list[dict]:
 
 def load_manifest(manifest: str | Path) -> tuple[pd.DataFrame, Path, dict]:
     """Read ``OUT/manifest`` -> (frame, OUT, metadata of the first part), checked for safety."""
+    df, root, metas = _load(manifest)
+    return df, root, ({"degradebench": metas[0]} if metas else {})
+
+
+def _load(manifest: str | Path) -> tuple[pd.DataFrame, Path, list[dict]]:
+    """The checked, relabelled manifest frame, OUT, and every part's metadata (read once)."""
     root = _root(manifest)
     try:
         df = read_manifest(root)
@@ -89,8 +95,7 @@ def load_manifest(manifest: str | Path) -> tuple[pd.DataFrame, Path, dict]:
         raise ManifestError(msg)
     _one_dataset_per_suite(df, manifest)
     metas = _metadata(root)
-    df = relabel_old_crop_levels(df, metas)
-    return df, root, ({"degradebench": metas[0]} if metas else {})
+    return relabel_old_crop_levels(df, metas), root, metas
 
 
 def _one_dataset_per_suite(df: pd.DataFrame, manifest: str | Path) -> None:
@@ -241,12 +246,13 @@ def class_list(manifest: pd.DataFrame, declared: tuple[str, ...] | None) -> list
 
 def read_input(manifest: str | Path, folds: list[int] | str | None) -> tuple[ManifestInput, pd.DataFrame]:
     """The manifest for evaluation and the full frame (all folds, for the class list)."""
-    full, root, meta = load_manifest(manifest)
-    metas = _metadata(root)
+    full, root, metas = _load(manifest)
+    meta = {"degradebench": metas[0]} if metas else {}
     frame, fold_list = select_folds(full, folds)
     planned = _planned(frame, root, metas)
     if fold_list is not None:  # only the levels of the selected sources' suites matter
-        planned = {s: v for s, v in planned.items() if s in set(_suites(frame))}
+        keep = set(_suites(frame))
+        planned = {s: v for s, v in planned.items() if s in keep}
     mi = ManifestInput(frame, root, meta, _declared_figures(metas), planned, len(full), fold_list)
     return mi, full
 

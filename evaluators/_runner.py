@@ -166,15 +166,19 @@ def _to_probs(scores: torch.Tensor, output: str) -> torch.Tensor:
 
 def _image_probs(out: torch.Tensor, counts: torch.Tensor, cfg) -> torch.Tensor:
     """Per-tile scores -> per-image probabilities (tiles averaged as ``tile_average`` says)."""
-    n = len(counts)
     if cfg.fit != "tile" or int(counts.max()) <= 1:
         return _to_probs(out, cfg.output)
-    owner = torch.repeat_interleave(torch.arange(n, device=out.device), counts)
     by_prob = cfg.tile_average == "probabilities"
-    vals = _to_probs(out, cfg.output) if by_prob else out
-    summed = torch.zeros((n, out.shape[1]), device=out.device).index_add_(0, owner, vals)
-    mean = summed / counts[:, None].float()
+    mean = _tile_mean(_to_probs(out, cfg.output) if by_prob else out, counts)
     return mean if by_prob else _to_probs(mean, cfg.output)
+
+
+def _tile_mean(vals: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """Per-tile rows ``[T, C]`` -> per-image means ``[N, C]`` (image i owns ``counts[i]`` rows)."""
+    n = len(counts)
+    owner = torch.repeat_interleave(torch.arange(n, device=vals.device), counts)
+    summed = torch.zeros((n, vals.shape[1]), device=vals.device).index_add_(0, owner, vals)
+    return summed / counts[:, None].float()
 
 
 def _regression_values(out: torch.Tensor, counts: torch.Tensor, model: Model,
@@ -191,9 +195,7 @@ def _regression_values(out: torch.Tensor, counts: torch.Tensor, model: Model,
     if not bool(torch.isfinite(out).all()):
         raise ModelError(f"model {model.name!r} on variant ids {_ids(ids)}: returned NaN or "
                          "infinite values; expected finite numbers")  # fmt: skip
-    owner = torch.repeat_interleave(torch.arange(len(counts), device=out.device), counts)
-    summed = torch.zeros((len(counts), 1), device=out.device).index_add_(0, owner, out)
-    return summed / counts[:, None].float()
+    return _tile_mean(out, counts)
 
 
 def _score(batch, model: Model, forward: _Forward, dev, n_classes: int, ids: list[str],

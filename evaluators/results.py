@@ -91,8 +91,9 @@ def read_run(results: str | Path) -> dict[str, Any] | None:
         return None
 
 
-def read_results(results: str | Path) -> dict[str, Any]:
-    """Load a RESULTS folder written by ``evaluate``: ``{"dir", table names..., "run"}``.
+def read_results(results: str | Path, tables: tuple[str, ...] = TABLES) -> dict[str, Any]:
+    """Load a RESULTS folder written by ``evaluate``: ``{"dir", table names..., "run"}``
+    (``tables``: which tables to read; the rest are not loaded).
 
     Raises:
         ConfigError: not a results folder, or an incomplete one (no run.json).
@@ -108,7 +109,7 @@ def read_results(results: str | Path) -> dict[str, Any]:
         )
         raise ConfigError(msg)
     out: dict[str, Any] = {"dir": root}
-    for key in TABLES:
+    for key in tables:
         p = root / RESULT_FILES[key]
         out[key] = pd.read_parquet(p) if p.exists() else pd.DataFrame()
     out["run"] = json.loads((root / RESULT_FILES["run"]).read_text(encoding="utf-8"))

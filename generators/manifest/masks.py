@@ -2,7 +2,8 @@
 ``mask`` gets it as a single-channel 1-bit PNG the size of the output, under ``masks/`` with the
 variant's own path (``variants/A/B/C.jpg`` -> ``masks/A/B/C.png``); a copy-move's copied-from
 region (``state.meta["source_mask"]``) goes beside it as ``C_source.png`` when it has the
-output's size (geometric ops after the copy-move do not map it yet; then it is left out)."""
+output's size (``run_chain`` moves it with every geometric op; one at another size would be
+in other coordinates, so it is left out)."""
 
 from __future__ import annotations
 
@@ -90,8 +91,8 @@ def mask_files(
     source_mask = (final.meta or {}).get("source_mask")
     if source_mask is not None:
         arr = as_mask(source_mask, None, f'variant {variant}: meta["source_mask"]')
-        # Geometric ops do not map meta["source_mask"] (yet): one left at another size is in
-        # other coordinates than the output, so it is not written (source_mask_path null).
+        # run_chain moves meta["source_mask"] with geometric ops; one still at another size is
+        # in other coordinates than the output, so it is not written (source_mask_path null).
         if arr.shape == tuple(size_hw):
             cols["source_mask_path"] = mask_path(variant_path, "_source")
             files[cols["source_mask_path"]] = mask_png(arr)

@@ -70,17 +70,17 @@ def _aligned(final: Any) -> bool | None:
     return len(grids) >= 2 and tuple(grids[-1]) == tuple(grids[-2])
 
 
-def _first_chain_quality(chain: Sequence[Any], skipped: Sequence[bool]) -> tuple[bool, int | None]:
-    """(whether the chain ran a JPEG pass, the first such pass's IJG quality or None)."""
+def _first_chain_quality(chain: Sequence[Any], skipped: Sequence[bool]) -> int | None:
+    """The IJG quality of the chain's first JPEG pass that ran (None: none, or not IJG)."""
     flags = list(skipped) + [False] * (len(chain) - len(skipped))
     for step, skip in zip(chain, flags):
         if skip or _encoder(step.op) != "jpeg":
             continue
         if getattr(step.params, "is_mozjpeg", False):
-            return True, None
+            return None
         quality = getattr(step.params, "quality", None)
-        return True, int(quality) if quality is not None else None
-    return False, None
+        return int(quality) if quality is not None else None
+    return None
 
 
 def _primary_quality(chain: Sequence[Any], skipped: Sequence[bool], source: Any) -> int | None:
@@ -89,7 +89,7 @@ def _primary_quality(chain: Sequence[Any], skipped: Sequence[bool], source: Any)
         return estimate_quality(probe) if probe is not None else None
     if getattr(source, "jpeg_history", None):
         return None  # an earlier JPEG pass of unknown quality
-    return _first_chain_quality(chain, skipped)[1]
+    return _first_chain_quality(chain, skipped)
 
 
 def target_columns(
