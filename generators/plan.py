@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .axes import AXES, PlanContext
+from .axes import AXES, Peer, PlanContext
 from .config import Config, SuiteSpec
 from .core.errors import ConfigError
 from .core.provenance import derive_seed, short_hash
@@ -65,9 +65,22 @@ class SourceJob:
     plans: tuple[VariantPlan, ...]
 
 
-def plan_source(suite: SuiteSpec, source_id: str, root: str = "variants") -> list[VariantPlan]:
-    """Expand ``suite`` for one source. Pure: depends only on the suite and the source id
-    (``root``: the folder under OUT the variant files go to)."""
+def plan_source(
+    suite: SuiteSpec,
+    source_id: str,
+    root: str = "variants",
+    *,
+    label: str | None = None,
+    fold: int = -1,
+    peers: tuple[Peer, ...] = (),
+) -> list[VariantPlan]:
+    """Expand ``suite`` for one source. Pure: depends only on the suite, the source id and, for
+    splices, its label, fold and the other sources of that fold (``peers``; ``root``: the folder
+    under OUT the variant files go to)."""
+
+    def shared_rng(name: str) -> np.random.Generator:
+        return np.random.default_rng(derive_seed(suite.seed, source_id, name))
+
     plans = []
     seen: set[str] = set()
     for axis in suite.axes:
@@ -75,7 +88,7 @@ def plan_source(suite: SuiteSpec, source_id: str, root: str = "variants") -> lis
         def rng_for(name: str, _axis: str = axis.name) -> np.random.Generator:
             return np.random.default_rng(derive_seed(suite.seed, source_id, f"{_axis}/{name}"))
 
-        ctx = PlanContext(source_id, rng_for)
+        ctx = PlanContext(source_id, rng_for, label, fold, peers, shared_rng)
         for lv in AXES.get(axis.type).plan(axis.params, ctx):
             final = lv.chain[-1]
             fmt = OPS.get(final.op).encoder

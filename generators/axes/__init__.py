@@ -13,6 +13,6 @@ from . import (  # noqa: F401  (registration side effects)
     resize,
     social,
 )
-from ._base import AXES, AxisDef, Level, PlanContext, register_axis
+from ._base import AXES, AxisDef, Level, Peer, PlanContext, register_axis
 
-__all__ = ["AXES", "AxisDef", "Level", "PlanContext", "register_axis"]
+__all__ = ["AXES", "AxisDef", "Level", "Peer", "PlanContext", "register_axis"]

@@ -18,6 +18,7 @@ from ..ops.png import PngParams
 __all__ = [
     "Level",
     "PlanContext",
+    "Peer",
     "AxisDef",
     "AXES",
     "register_axis",
@@ -52,11 +53,35 @@ class Level:
 
 
 @dataclass(frozen=True)
+class Peer:
+    """Another source of the host's fold, as a planner may see it: a possible splice donor."""
+
+    source_id: str
+    label: str | None
+    fold: int
+
+
+def _no_shared(name: str) -> np.random.Generator:
+    raise ConfigError(f"shared draws ({name!r}) need a PlanContext built by plan_source")
+
+
+@dataclass(frozen=True)
 class PlanContext:
-    """What a planner may know about a source: its id, and a seeded RNG per variant name."""
+    """What a planner may know about a source: its id, a seeded RNG per variant name, and
+    (for splices) its label, its fold and the other sources of that fold.
+
+    ``rng_for(name)`` is seeded by (suite seed, source id, axis/name); ``shared_rng(name)`` by
+    (suite seed, source id, name) alone, so several axes of a suite draw the same edit for a
+    source (like with like). ``peers`` are the other sources of the host's fold (never another
+    fold), sorted by source id; empty when the planner is called without the dataset listing.
+    """
 
     source_id: str
     rng_for: Callable[[str], np.random.Generator]
+    label: str | None = None
+    fold: int = -1
+    peers: tuple[Peer, ...] = ()
+    shared_rng: Callable[[str], np.random.Generator] = _no_shared
 
 
 @dataclass(frozen=True)
