@@ -16,6 +16,10 @@ The Python API (``import degradebench as db``); every name is imported on first 
 - ``db.apply_chain(image, chain)``: run a manifest chain on an array or a path in memory.
 - ``db.variants(image, suite=..., source_id=...)``: yield ``(level, array_or_bytes, record)``
   exactly as ``generate`` makes them, without writing files.
+- ``db.ManifestDataset(out, folds=..., target=...)``: a torch Dataset over generated variants,
+  items ``(image, target, provenance)`` (training, K-fold CV by fold number).
+- ``db.Degrade(policy, seed=...)``: on-the-fly degradation drawn from a ``policies:`` entry;
+  ``degrade(image, index=i, epoch=e)`` -> ``(image, chain)``.
 
 The distribution installs one namespace: ``degradebench`` (this folder, ``bench/``: the CLI and
 the applications that use both halves), ``degradebench.generators`` (``generators/``) and
@@ -39,6 +43,8 @@ _API = {
     "write_report": "degradebench.evaluators",
     "apply_chain": "degradebench.generators.inmemory",
     "variants": "degradebench.generators.inmemory",
+    "ManifestDataset": "degradebench.data",
+    "Degrade": "degradebench.data",
 }
 
 __all__ = ["__version__", *_API]

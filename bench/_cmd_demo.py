@@ -1,8 +1,10 @@
 """``degradebench demo``: the main job end to end on the embedded default, beneath one folder.
 
 Builds the virtual-camera dataset, loads the shipped reference model, generates the default and
-social suites on the held-out fold 0, evaluates each, and writes one report. The dataset, suites
-and fold are data: the ``demo`` section of ``applications.yaml``.
+social suites on the held-out fold 0 and evaluates each; then generates the forgery suite (the
+ladder levels the settings name) on the same fold and scores the reference localizer on it
+(:mod:`._demo_forensic`); writes one report of both models. The dataset, suites, fold and the
+forensic part are data: the ``demo`` section of ``applications.yaml``.
 """
 
 from __future__ import annotations
@@ -31,16 +33,21 @@ def _suites_text(suites: tuple[str, ...]) -> str:
 def add_parser(subparsers) -> argparse.ArgumentParser:
     s = demo_settings()
     suites = _suites_text(s.suites)
+    f = s.forensic
+    forensic = "" if f is None else (
+        f"; then generate the {f.suite} suite ({', '.join(f.axes)}, some levels) on the same "
+        f"fold and score {f.model} on it (splice localization)")  # fmt: skip
     p = subparsers.add_parser(
         "demo",
-        help=f"build the virtual cameras, run the {suites} suites with the reference model, "
-        "write the report",
+        help=f"build the virtual cameras, run the {suites} suites with the reference model"
+        + (f" and the {f.suite} suite with {f.model}" if f else "") + ", write the report",
         description=(
             "The main job in one command, offline: build the synthetic virtual-camera dataset, "
             f"load the shipped reference camera-model classifier, generate the {suites} suites "
-            f"on the held-out fold {s.fold}, evaluate each and write one report (curves, heat "
-            "maps, report.html) beneath DIR. Rerunning reuses what is already there. The "
-            "dataset, suites and fold are the 'demo' section of degradebench's applications.yaml."
+            f"on the held-out fold {s.fold}, evaluate each{forensic}; and write one report "
+            "(curves, heat maps, example overlays, report.html) beneath DIR. Rerunning reuses "
+            "what is already there. The dataset, suites, fold and forensic levels are the "
+            "'demo' section of degradebench's applications.yaml."
         ),
     )
     p.add_argument(
@@ -100,7 +107,9 @@ def run_demo(
     cfg = dataclasses.replace(cfg, datasets={**cfg.datasets, dataset: spec})
     times: dict[str, float] = {}
     t_all = time.perf_counter()
-    step = _Steps(3 + 2 * len(suites))  # dataset, model, (generate, evaluate) per suite, report
+    forensic = settings.forensic
+    # dataset, model, (generate, evaluate) per suite and for the forensic suite, report
+    step = _Steps(3 + 2 * len(suites) + (2 if forensic else 0))
 
     t = step(f"building the virtual-camera dataset in {data_root}")
     build_virtual_cameras(spec.params, data_root, jobs=jobs, progress=progress)
@@ -133,10 +142,20 @@ def run_demo(
         rates.append(r.run["throughput"]["images_per_s"])
         res = res or r
 
+    loc = None
+    if forensic is not None:
+        from ._demo_forensic import localizer_figures, run_forensic
+
+        loc = run_forensic(out, cfg_path, forensic, dataset=dataset, data_root=data_root,
+                           fold=fold, jobs=jobs, device=device, progress=progress, step=step)  # fmt: skip
+        times["forgery_generate"], times["forgery_evaluate"] = loc["generate"], loc["evaluate"]
+        loc["figures"] = localizer_figures(loc["results"], forensic)
+
     t = step("writing the report")
+    who = "reference model" + (f" and {loc['model']}" if loc else "")
     files = db.write_report(
-        results_dirs, out / "report",
-        title=f"degradebench demo: reference model on virtual cameras (held-out fold {fold})",
+        results_dirs + ([loc["results"]] if loc else []), out / "report",
+        title=f"degradebench demo: {who} on virtual cameras (held-out fold {fold})",
     )  # fmt: skip
     times["report"] = time.perf_counter() - t
     identical = {axis for suite, axis in files.identical if suite == suites[-1]}
@@ -152,7 +171,7 @@ def run_demo(
         "headline": headline, "images_per_s": sum(rates) / len(rates),
         "variants": n_variants, "fold": fold,
         "social": _social_headline(out / "results" / suites[-1]),
-        "identical": sorted(identical), "report_reused": files.reused,
+        "identical": sorted(identical), "report_reused": files.reused, "localizer": loc,
     }  # fmt: skip
 
 
@@ -191,10 +210,20 @@ def run(args: argparse.Namespace) -> int:
         for axis, vals in by_axis.items():
             note = " (identical to clean: re-encode skipped)" if axis in same else ""
             print(f"    {axis:<15} " + ", ".join(vals) + note)
+    loc = r.get("localizer")
+    if loc:
+        from ._demo_forensic import print_localizer
+
+        print_localizer(loc, loc["figures"], loc["ops"])
     t = r["times"]
-    print(f"{r['variants']} variants in {t['total']:.0f} s (dataset {t['dataset']:.0f} s, generate "
+    forgery = "" if not loc else (
+        f", {loc['suite']} generate {t['forgery_generate']:.0f} s, {loc['model']} "
+        f"{loc['variants']} variants {t['forgery_evaluate']:.0f} s at "
+        f"{loc['images_per_s']:.1f} images/s")  # fmt: skip
+    n = r["variants"] + (loc["variants"] if loc else 0)
+    print(f"{n} variants in {t['total']:.0f} s (dataset {t['dataset']:.0f} s, generate "
           f"{t['generate']:.0f} s, evaluate {t['evaluate']:.0f} s at {r['images_per_s']:.1f} "
-          f"images/s, report {t['report']:.0f} s"
+          f"images/s{forgery}, report {t['report']:.0f} s"
           f"{', reused' if r.get('report_reused') else ''})")  # fmt: skip
     print(f"report: {r['report']}")
     return 0

@@ -37,17 +37,21 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
             "weights, input config, manifest and settings reuses the results already in RESULTS."
         ),
         epilog=(
-            "MODEL SPEC: 'reference' (the shipped camera-model classifier), 'dummy' (a tiny "
-            "model for smoke tests), "
+            "MODEL SPEC: 'reference' (the shipped camera-model classifier), "
+            "'reference-localizer' (a splice localizer built on it: 1 - p(dominant camera "
+            "model) per 64 px tile), 'dummy' (a tiny model for smoke tests), "
             "'package.module:function' or 'path/to/file.py:function' (returns a torch.nn.Module "
             "or (module, input_config)), or a TorchScript / torch.export (.pt2) / ONNX file, "
             "recognised by content. Input-config fields: input_size, fit "
-            "(center_crop|resize|pad|tile), tile_stride, max_tiles, channel_order (RGB|BGR), "
+            "(center_crop|resize|pad|tile|full), tile_stride, max_tiles, channel_order (RGB|BGR), "
             "value_range (1.0|255.0), mean, std, output (logits|probabilities), classes, "
             "resize_backend (pillow|opencv|torch|skimage: the resize axis's kernels), "
             "resize_method, resize_antialias (null = the library's default), pad_mode, "
-            "tile_average. "
-            "Example: --set fit=tile --set 'input_size=[64, 64]'."
+            "tile_average, task (classification|localization: a localization model returns a "
+            "map [N, 1, h, w] or [N, h, w], or {'score': [N], 'map': [N, 1, h, w]}, and is "
+            "scored against the manifest's masks; fit full feeds each image at its own size). "
+            "Example: --set fit=tile --set 'input_size=[64, 64]'; --set task=localization "
+            "--set fit=full --save-maps."
         ),
     )
     _add_io_args(p)
@@ -83,6 +87,11 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
         help="images per batch; halves by itself on CUDA out-of-memory (default 32)",
     )
     p.add_argument("--folds", metavar="LIST", help="only these folds, e.g. 0 or 0,1")
+    p.add_argument(
+        "--axes",
+        metavar="LIST",
+        help="only these axes (and clean), e.g. forgery-jpeg,forgery-crop (default: every axis)",
+    )
     p.add_argument(
         "--amp",
         action="store_true",
@@ -156,8 +165,50 @@ def _add_metric_args(p: argparse.ArgumentParser) -> None:
         help="the manifest column the model predicts (default label). Target columns: "
         f"{', '.join(TARGET_HELP)}. Boolean and categorical ones are classification (classes: "
         "the sorted distinct values, booleans as false/true), numeric ones regression (one "
-        "number per image; mae, rmse, within_5 per level); rows without a value are not scored",
+        "number per image; mae, rmse, within_5 per level); rows without a value are not scored. "
+        "A boolean target also gets auc, balanced_accuracy, tpr_at_fpr and eer. Ignored for a "
+        "localization model (scored against the masks)",
     )
+    _add_forensic_args(p)
+
+
+def _add_forensic_args(p: argparse.ArgumentParser) -> None:
+    """Localization and detection settings (issue 14)."""
+    p.add_argument(
+        "--save-maps",
+        action="store_true",
+        help="localization: write every predicted map as an 8-bit PNG RESULTS/maps/<variant_id>.png "
+        "(predictions.map_path); without it only the report's example overlays are kept "
+        "(RESULTS/overlays/)",
+    )
+    p.add_argument(
+        "--no-score-px",
+        type=int,
+        default=0,
+        metavar="N",
+        help="localization: leave out pixels within N pixels of a mask's boundary when scoring "
+        "(a no-score band, as NIST MediScore; default 0 = every pixel scored)",
+    )
+    p.add_argument(
+        "--fpr",
+        type=float,
+        default=0.05,
+        metavar="F",
+        help="detection: tpr_at_fpr is the true-positive rate at the threshold that keeps the "
+        "false-positive rate on the clean authentic images at most F (default 0.05)",
+    )
+
+
+def _headline(res) -> str:
+    """``, clean accuracy X%`` (classification) or ``, pixel F1 X on N manipulated variants``."""
+    s = res.summary
+    acc = s[(s["metric"] == "accuracy") & (s["axis"] == "clean")]
+    if len(acc):
+        return f", clean accuracy {100 * acc['value'].iloc[0]:.1f}%"
+    if "pixel_f1" in res.predictions:
+        f1 = res.predictions["pixel_f1"].dropna()
+        return f", mean pixel F1 {f1.mean():.3f} on {len(f1)} manipulated variants" if len(f1) else ""
+    return ""
 
 
 def run(args: argparse.Namespace) -> int:
@@ -191,11 +242,14 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         channels_last=args.channels_last,
         target=args.target,
+        save_maps=args.save_maps,
+        no_score_px=args.no_score_px,
+        fpr=args.fpr,
+        axes=args.axes,
         extra_config={"input_config_file": args.input_config, "set": args.set_},
     )
     thr = res.run["throughput"]
-    acc = res.summary[(res.summary["metric"] == "accuracy") & (res.summary["axis"] == "clean")]
-    clean = f", clean accuracy {100 * acc['value'].iloc[0]:.1f}%" if len(acc) else ""
+    clean = _headline(res)
     print(
         f"evaluated {thr['images']} variants with {model.name!r} on {res.run['config']['resolved_device']} "
         f"({thr['images_per_s']:.1f} images/s){clean}; results in {res.out}",

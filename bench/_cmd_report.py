@@ -21,7 +21,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
             "reachable, report.md, a self-contained report.html and report.tex (a fragment for a "
             "one-column article: booktabs, longtable, array, graphicx). Several RESULTS folders "
             "put their models side by side (one model evaluated on several suites is one model), "
-            "with McNemar's paired test per axis between different models."
+            "with McNemar's paired test per axis between different models. Forensic results (a "
+            "localizer, a detector) get curves of their pixel and detection figures per axis "
+            "(best-threshold figures labelled optimistic), tables per level with n, and per "
+            "level a row of example overlays (image | true mask | predicted map)."
         ),
     )
     p.add_argument(

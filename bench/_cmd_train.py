@@ -6,6 +6,8 @@ The shipped weights (``evaluators/reference_weights.pt``) come from
 
 which builds the default virtual-cameras dataset into ``runs/reference/data`` and trains with the
 default recipe; ``runs/reference/reference_training.json`` holds the sha256 to compare.
+``--policy NAME`` (a name of the config's ``policies:``; default ``clean``, which keeps those
+weights bit for bit) degrades each training image per (epoch, index) before patches are cut.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import argparse
 import sys
 import time
 from pathlib import Path
+
+from ._options import add_config_option
 
 __all__ = ["add_parser", "run"]
 
@@ -25,10 +29,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "train-reference",
         help="train the reference camera-model classifier (CPU, a few minutes)",
         description=(
-            "Train the reference camera-model CNN on clean patches of folds 1-4 (fold 0 is held "
+            "Train the reference camera-model CNN on patches of folds 1-4 (fold 0 is held "
             "out) and write OUT/reference_weights.pt, reference_config.json and "
-            "reference_training.json. Deterministic: the same data, seed and --threads give "
-            "the same weights."
+            "reference_training.json. With --policy, each training image is degraded once per "
+            "epoch by a chain drawn from the policy for (seed, epoch, image) before the patches "
+            "are cut (the policy, its sha256 and the chains applied are recorded). "
+            "Deterministic: the same data, policy, seed and --threads give the same weights; "
+            "the default policy 'clean' gives the shipped weights bit for bit."
         ),
     )
     p.add_argument(
@@ -50,6 +57,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help=f"training epochs (default {DEFAULTS['epochs']})",
     )
     p.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    p.add_argument(
+        "--policy",
+        default="clean",
+        metavar="NAME",
+        help="training policy from the config's policies: map (clean, jpeg, grid, jpeg+grid, "
+        "social ship; default clean: no degradation)",
+    )
+    add_config_option(p)
     p.add_argument(
         "--jobs",
         type=int,
@@ -74,12 +89,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
+    from degradebench.data import Degrade
     from degradebench.evaluators._train_reference import load_split, train_reference
     from degradebench.evaluators.reference import load_reference, predict_image
+    from degradebench.generators.config import load_config
     from degradebench.generators.core.errors import ConfigError
 
     if args.jobs == 0 or args.jobs < -1:
         raise ConfigError(f"--jobs: must be a positive integer or -1, got {args.jobs}")
+    # the policy first: a misspelt name fails before the dataset is built
+    degrade = Degrade(args.policy, seed=args.seed, config=load_config(args.config))
     root = args.dataset_root
     if root is None:
         from degradebench.generators.virtual_cameras import (
@@ -104,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         progress=not args.quiet,
         patches_per_image=args.patches_per_image,
+        degrade=degrade,
     )
     seconds = time.perf_counter() - start
 
@@ -116,5 +136,5 @@ def run(args: argparse.Namespace) -> int:
         held_out = f"; held-out fold 0: {acc:.1%} of {len(items)} images"
     else:
         held_out = "; fold 0 is empty"
-    print(f"{weights} ({seconds:.0f} s){held_out}", file=sys.stderr)
+    print(f"{weights} ({seconds:.0f} s, policy {args.policy!r}){held_out}", file=sys.stderr)
     return 0

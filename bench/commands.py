@@ -29,6 +29,7 @@ BUILTIN = {
     "list": "degradebench._cmd_list:add_parser",
     "report": "degradebench._cmd_report:add_parser",
     "sheet": "degradebench._cmd_sheet:add_parser",
+    "train-matrix": "degradebench._cmd_matrix:add_parser",
     "train-reference": "degradebench._cmd_train:add_parser",
     "verify": "degradebench._cmd_verify:add_parser",
 }

@@ -4,7 +4,9 @@ The steps, each a small function: check the arguments, load the model and the ma
 (:mod:`._manifest_in`), compute the results key and reuse a complete result set with the same
 key (:mod:`._reuse`), run the model (:mod:`._runner`), build the predictions
 (:mod:`._predictions`), the metrics (:mod:`.metrics`) and run.json (:mod:`._runinfo`), and write
-them atomically (:mod:`.results`).
+them atomically (:mod:`.results`). A localization model (input config ``task: localization``)
+is scored against the manifest's masks (:mod:`._localize`, :mod:`._forensic_eval`), its example
+maps written by :mod:`._overlays`.
 """
 
 from __future__ import annotations
@@ -19,8 +21,17 @@ import pandas as pd
 from degradebench.generators.core.errors import ConfigError
 
 from . import metrics as M
+from ._forensic_eval import (
+    add_target_detection,
+    check_forensic_args,
+    check_localization_input,
+    localization_metrics,
+    select_axes,
+)
+from ._localize import LocalizeSpec
 from ._manifest_in import ManifestInput, class_list, load_manifest, read_input
-from ._predictions import predictions_frame
+from ._overlays import MapWriter, choose_overlays
+from ._predictions import localization_predictions, predictions_frame
 from ._reuse import results_key, reusable
 from ._runinfo import run_info
 from ._runner import run_model
@@ -145,11 +156,12 @@ def _regression_metrics(preds: pd.DataFrame, settings: dict) -> dict:
             "pairing": [], "warnings": []}  # fmt: skip
 
 
-def _settings(**kw: Any) -> dict:
+def _settings(localize: bool, **kw: Any) -> dict:
     """The settings that change the numbers (part of the results key); ``target`` only when
-    it is not the default (so the keys of label results stay as they were)."""
+    it is not the default (so the keys of label results stay as they were) and the model is
+    not a localization model (scored against the masks whatever the target)."""
     kw["baseline"] = str(kw["baseline"]) if kw["baseline"] else None
-    if kw.get("target", DEFAULT) == DEFAULT:
+    if kw.get("target", DEFAULT) == DEFAULT or localize:
         kw.pop("target", None)
     return kw
 
@@ -186,20 +198,67 @@ def _model(model: Model | str, name: str | None) -> Model:
     return model
 
 
-def _score_run(run, mi: ManifestInput, model_name: str, classes: list[str], tgt: Target | None,
+def _score_run(run, mi: ManifestInput, model: Model, classes: list[str], tgt: Target | None,
                topk: tuple[int, ...], settings: dict, base, n_errors: int):  # fmt: skip
-    """The predictions table and the metrics of one run (classification or regression)."""
-    if tgt is not None and tgt.kind == "regression":
-        preds = regression_predictions(mi.frame, run, model_name, tgt.column)
+    """The predictions table and the metrics of one run (classification, regression or
+    localization)."""
+    localize = model.input_config.task == "localization"
+    if localize:
+        preds = localization_predictions(mi.frame, run, model.name)
+    elif tgt is not None and tgt.kind == "regression":
+        preds = regression_predictions(mi.frame, run, model.name, tgt.column)
     else:
-        preds = predictions_frame(mi.frame, run, model_name, classes, topk)
+        preds = predictions_frame(mi.frame, run, model.name, classes, topk)
     if preds.empty:
         raise ConfigError(
             f"no variant could be evaluated ({n_errors} skipped); see the errors above"
         )
+    if localize:
+        return preds, localization_metrics(preds, settings)
     if tgt is not None and tgt.kind == "regression":
         return preds, _regression_metrics(preds, settings)
-    return preds, _metrics(preds, mi, settings, base)
+    res = _metrics(preds, mi, settings, base)
+    if tgt is not None:
+        add_target_detection(preds, res, settings, classes)
+    return preds, res
+
+
+def _prepare(mi: ManifestInput, full: pd.DataFrame, model: Model, target: str):
+    """(target, classes) for a classification or regression model; for a localization model
+    (None, []) after checking the manifest has masks (``--target`` does not apply)."""
+    if model.input_config.task == "localization":
+        check_localization_input(mi, model.name)
+        if target != DEFAULT:
+            _say(f"--target {target}: not used; a localization model is scored against the "
+                 "manifest's masks (and 'manipulated' for detection)")  # fmt: skip
+        return None, []
+    tgt, classes = _select_target(mi, full, target, model)
+    regression = tgt is not None and tgt.kind == "regression"
+    if not regression:
+        _check_labels(mi.frame, classes, model)
+    _configure_classes(model, [""] if regression else classes)
+    return tgt, classes
+
+
+def _write(outp: Path, preds: pd.DataFrame, res: dict, errors: pd.DataFrame, info: dict,
+           tgt: Target | None, writer: MapWriter | None, chosen: list[dict]) -> EvalResult:  # fmt: skip
+    """run.json's target and overlays, then every results file (maps swapped in) -> the result."""
+    if tgt is not None:
+        info["target"] = tgt.to_dict()
+    info["overlays"] = writer.entries(chosen) if writer is not None else []
+    frames = {"predictions": preds, "summary": res["summary"], "axis_summary": res["axis_summary"],
+              "curves": res["curves"], "errors": errors}  # fmt: skip
+    write_results(outp, frames, info, writer.staged() if writer is not None else None)
+    return EvalResult(outp, preds, res["summary"], res["axis_summary"], res["curves"], errors,
+                      info)  # fmt: skip
+
+
+def _map_writer(mi: ManifestInput, model: Model, outp: Path, save_maps: bool):
+    """(map writer, chosen overlay entries) of a localization run; (None, []) otherwise."""
+    if model.input_config.task != "localization":
+        return None, []
+    chosen = choose_overlays(mi.frame)
+    return MapWriter(outp, {e["variant_id"] for e in chosen}, save_maps), chosen
 
 
 def evaluate(
@@ -224,6 +283,10 @@ def evaluate(
     channels_last: bool = False,
     reuse: bool = True,
     target: str = DEFAULT,
+    save_maps: bool = False,
+    no_score_px: int = 0,
+    fpr: float = 0.05,
+    axes: list[str] | str | None = None,
 ) -> EvalResult:
     """Score ``model`` on every variant of the manifest in ``manifest`` (an OUT folder).
 
@@ -239,7 +302,13 @@ def evaluate(
         baseline: a results folder of the model that CE / mCE are relative to.
         break_points: accuracy drop (percentage points vs clean) that marks the breaking level.
         target: the manifest column the model predicts (``label``; a boolean or categorical
-            target is classification, a numeric one regression: see :mod:`._target`).
+            target is classification, a numeric one regression: see :mod:`._target`). A
+            localization model (input config ``task: localization``) is scored against the
+            manifest's masks whatever the target.
+        save_maps: (localization) every map to ``RESULTS/maps/<variant_id>.png`` (``map_path``).
+        no_score_px: (localization) pixels this close to a mask's boundary are not scored.
+        fpr: false-positive rate on the clean authentic images that fixes ``tpr_at_fpr``.
+        axes: evaluate only these axes (list or ``"a,b"``) and the clean one.
 
     Raises:
         ModelError: the model fails or misbehaves (message names model, variants, expectation).
@@ -247,44 +316,47 @@ def evaluate(
     """
     t_start = time.perf_counter()
     _check_args(batch_size, n_boot)
+    check_forensic_args(no_score_px, fpr)
     model = _model(model, name)
     mi, full = read_input(manifest, folds)
-    tgt, classes = _select_target(mi, full, target, model)
+    axes_kept = select_axes(mi, axes)
+    tgt, classes = _prepare(mi, full, model, target)
+    localize = model.input_config.task == "localization"
     regression = tgt is not None and tgt.kind == "regression"
-    if not regression:
-        _check_labels(mi.frame, classes, model)
     _check_figures(mi)
-    _configure_classes(model, [""] if regression else classes)
     base = _load_baseline(baseline)
-    settings = _settings(folds=mi.folds, topk=list(topk), bootstrap=n_boot, seed=seed,
+    settings = _settings(localize, folds=mi.folds, topk=list(topk), bootstrap=n_boot, seed=seed,
                          break_points=break_points, baseline=baseline, amp=amp,
                          channels_last=channels_last, device=device, check_hash=check_hash,
-                         baseline_key=base[3] if base else None, target=target)  # fmt: skip
+                         baseline_key=base[3] if base else None, target=target,
+                         save_maps=bool(save_maps), no_score_px=int(no_score_px),
+                         fpr=float(fpr), axes=axes_kept)  # fmt: skip
     key = results_key(model, classes, full, settings)
     outp = Path(out)
     # Taken before the model runs (hours, on a big manifest): a second run on RESULTS fails now.
     with ResultsLock(outp):
         if reuse and reusable(outp, key):
             return _reused(outp)
-        run = run_model(
-            model, mi.frame, mi.root, n_classes=max(len(classes), 1), device=device,
-            batch_size=batch_size, workers=workers, amp=amp, check_hash=check_hash,
-            progress=progress, channels_last=channels_last, regression=regression,
-        )  # fmt: skip
-        errors = _errors_frame(run, mi, outp)
-        preds, res = _score_run(run, mi, model.name, classes, tgt, tuple(topk), settings, base,
-                                len(errors))  # fmt: skip
-        config = {**{k: v for k, v in settings.items() if k != "baseline_key"},
-                  "batch_size": batch_size, "baseline_model": base[0] if base else None,
-                  **(extra_config or {})}  # fmt: skip
-        info = run_info(model=model, classes=classes, mi=mi, run=run, n_preds=len(preds),
-                        n_errors=len(errors), config=config, key=key, warnings=res["warnings"],
-                        figures=res["figures"], pairing=res["pairing"],
-                        seconds=time.perf_counter() - t_start)  # fmt: skip
-        if tgt is not None:
-            info["target"] = tgt.to_dict()
-        frames = {"predictions": preds, "summary": res["summary"],
-                  "axis_summary": res["axis_summary"], "curves": res["curves"], "errors": errors}
-        write_results(outp, frames, info)
-        return EvalResult(outp, preds, res["summary"], res["axis_summary"], res["curves"],
-                          errors, info)  # fmt: skip
+        writer, chosen = _map_writer(mi, model, outp, bool(save_maps))
+        try:
+            run = run_model(
+                model, mi.frame, mi.root, n_classes=max(len(classes), 1), device=device,
+                batch_size=batch_size, workers=workers, amp=amp, check_hash=check_hash,
+                progress=progress, channels_last=channels_last, regression=regression,
+                localize=LocalizeSpec(int(no_score_px), writer) if localize else None,
+            )  # fmt: skip
+            errors = _errors_frame(run, mi, outp)
+            preds, res = _score_run(run, mi, model, classes, tgt, tuple(topk), settings, base,
+                                    len(errors))  # fmt: skip
+            config = {**{k: v for k, v in settings.items() if k != "baseline_key"},
+                      "batch_size": batch_size, "baseline_model": base[0] if base else None,
+                      **(extra_config or {})}  # fmt: skip
+            info = run_info(model=model, classes=classes, mi=mi, run=run, n_preds=len(preds),
+                            n_errors=len(errors), config=config, key=key,
+                            warnings=res["warnings"], figures=res["figures"],
+                            pairing=res["pairing"], seconds=time.perf_counter() - t_start)  # fmt: skip
+            result = _write(outp, preds, res, errors, info, tgt, writer, chosen)
+        finally:
+            if writer is not None:
+                writer.discard()  # staging folders left only when the run failed
+        return result

@@ -1,4 +1,4 @@
-"""Fit one decoded image (RGB uint8 HxWx3) to a model's input: crop, resize, pad or tile.
+"""Fit one decoded image (RGB uint8 HxWx3) to a model's input: crop, resize, pad, tile or full.
 
 Fit modes are registered by name in :data:`FIT_MODES` (``fit(img, cfg) -> list of HxWx3 tiles``).
 They are pure functions of (image, config); they run in the loader's worker processes and return
@@ -21,7 +21,7 @@ from degradebench.generators.ops.resize import resize_image
 if TYPE_CHECKING:
     from ._input_config import InputConfig
 
-__all__ = ["FIT_MODES", "fit_image", "tile_origins", "normalise"]
+__all__ = ["FIT_MODES", "fit_image", "tile_origins", "crop_offset", "normalise"]
 
 FitFn = Callable[[np.ndarray, "InputConfig"], list[np.ndarray]]
 FIT_MODES: Registry[FitFn] = Registry("fit mode")
@@ -55,6 +55,16 @@ def tile_origins(height: int, width: int, cfg: InputConfig) -> list[tuple[int, i
     xs = list(range(0, max(width - tw, 0) + 1, sx))
     origins = [(y, x) for y in ys for x in xs]
     return origins[: cfg.max_tiles] if cfg.max_tiles is not None else origins
+
+
+def crop_offset(height: int, width: int, cfg: InputConfig) -> tuple[int, int]:
+    """Where ``fit="center_crop"``'s input starts in the image's coordinates: negative when the
+    image was padded (the input's row 0 is ``-offset`` rows above the image's)."""
+    h, w = cfg.input_size
+    ph, pw = max(0, h - height), max(0, w - width)
+    y0 = (height + ph - h) // 2 - ph // 2
+    x0 = (width + pw - w) // 2 - pw // 2
+    return y0, x0
 
 
 @FIT_MODES.register("center_crop")
@@ -93,8 +103,15 @@ def _fit_tile(img: np.ndarray, cfg: InputConfig) -> list[np.ndarray]:
     return [img[y : y + h, x : x + w] for y, x in tile_origins(img.shape[0], img.shape[1], cfg)]
 
 
+@FIT_MODES.register("full")
+def _fit_full(img: np.ndarray, cfg: InputConfig) -> list[np.ndarray]:
+    """The decoded image as it is (``input_size`` ignored; the loader batches equal sizes)."""
+    return [img]
+
+
 def fit_image(img: np.ndarray, cfg: InputConfig) -> np.ndarray:
-    """Return uint8 tiles ``[T, 3, H, W]`` (T = 1 unless ``fit == "tile"``) in channel order."""
+    """Return uint8 tiles ``[T, 3, H, W]`` (T = 1 unless ``fit == "tile"``) in channel order
+    (``H, W``: the input size, or the image's own for ``fit == "full"``)."""
     if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
         raise ValueError(f"expected an RGB uint8 HxWx3 image, got {img.dtype} {img.shape}")
     tiles = FIT_MODES.get(cfg.fit)(img, cfg)

@@ -13,10 +13,15 @@ override any field from a YAML file or ``--set key=value``. Fields:
   ``tile`` (cut into patches of the size from the top-left corner every ``tile_stride`` pixels,
   the first ``max_tiles`` in row-major order, and average over the patches as ``tile_average``
   says: ``scores`` (the model's outputs, e.g. logits, then softmax) or ``probabilities``
-  (softmax per patch, then the mean)).
+  (softmax per patch, then the mean)), ``full`` (the decoded image as it is, any size:
+  ``input_size`` is ignored and the loader batches images of the same size together).
 - ``channel_order`` RGB | BGR; ``value_range`` 1.0 (pixels / 255) or 255.0 (raw 0..255 floats);
   ``mean`` / ``std`` are then applied in those units.
-- ``output``: ``logits`` (softmax is applied) or ``probabilities`` (used as they are).
+- ``output``: ``logits`` (softmax is applied; a sigmoid for a localization model's map and
+  score) or ``probabilities`` (used as they are, checked).
+- ``task``: ``classification`` (scores ``[N, C]``, scored against ``--target``) or
+  ``localization`` (a map ``[N, 1, h, w]`` or ``[N, h, w]``, or ``{"score": [N], "map":
+  [N, 1, h, w]}``; scored against the manifest's masks whatever ``--target`` says).
 - ``classes``: class names in output order; null means the manifest's labels in sorted order.
 """
 
@@ -42,6 +47,7 @@ __all__ = [
     "InputConfig",
     "DEFAULT_INPUT_CONFIG",
     "FIT_MODE_NAMES",
+    "TASKS",
     "RESIZE_METHODS",
     "RESIZE_BACKENDS",
     "resolve_input_config",
@@ -53,6 +59,7 @@ __all__ = [
 # _fit.FIT_MODES before importing this module).
 FIT_MODE_NAMES = tuple(_FIT_REGISTRY.names())
 PAD_MODES = ("reflect", "symmetric", "edge", "constant")
+TASKS = ("classification", "localization")
 
 
 @record
@@ -75,6 +82,7 @@ class InputConfig:
     resize_antialias: bool | None = None
     pad_mode: str = field(default="reflect", metadata=spec(choices=PAD_MODES))
     tile_average: str = field(default="scores", metadata=spec(choices=("scores", "probabilities")))
+    task: str = field(default="classification", metadata=spec(choices=TASKS))
 
     def _check(self) -> None:
         for i, s in enumerate(self.std):

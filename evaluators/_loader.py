@@ -4,6 +4,11 @@ Each item reads the variant's bytes once, checks them against the manifest's sha
 fails is reported, like ``degradebench verify`` would, and skipped), decodes and fits it to the
 model's input. Items that fail carry an error instead of pixels; the collate function keeps them
 apart so one bad file never stops a batch.
+
+For a localization run each item also carries the variant's mask (``mask_path``, checked against
+``mask_sha256``; None for an authentic variant) and the decoded image's size. With
+``fit: full`` images go to the model at their own size, so :func:`size_batches` groups rows of
+the same manifest ``height`` x ``width`` into batches.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from degradebench.generators.manifest import read_mask_png
 from degradebench.generators.ops.jpeg import decode_pillow
 
 from ._fit import fit_image
@@ -22,6 +28,7 @@ from ._input_config import InputConfig
 
 __all__ = [
     "VariantDataset", "Batch", "collate", "make_loader", "default_workers", "decode_rgb",
+    "size_batches", "MaskSpec",
 ]  # fmt: skip
 
 
@@ -33,6 +40,8 @@ class Batch:
     tiles: torch.Tensor  # [T, 3, H, W] uint8, T >= N
     counts: torch.Tensor  # [N] tiles per image
     errors: list[tuple[int, str, str]]  # (row position, stage, message)
+    masks: list[np.ndarray | None] | None = None  # per decoded image (localization runs)
+    sizes: list[tuple[int, int]] | None = None  # per decoded image: (height, width) before fit
 
     def pin_memory(self) -> Batch:
         """Pin the tiles (the DataLoader calls it when ``pin_memory`` is on)."""
@@ -49,8 +58,46 @@ def decode_rgb(data: bytes) -> np.ndarray:
     return img
 
 
+@dataclass
+class MaskSpec:
+    """The masks of a localization run: per row a path relative to the root (None: authentic)
+    and its sha256 (None: not checked)."""
+
+    paths: list[str | None]
+    sha256: list[str | None] | None = None
+
+
+def _present(v: object) -> bool:
+    return isinstance(v, str) and bool(v)
+
+
+def _read_mask(root: Path, rel: str, want: str | None, shape: tuple[int, int]):
+    """(bool HxW mask, None) or (None, (stage, message)) for the mask file at ``root / rel``."""
+    path = root / rel
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        reason = "file not found" if isinstance(exc, FileNotFoundError) else exc
+        return None, ("mask", f"{path}: {reason} (the variant's mask_path)")
+    if want:
+        got = hashlib.sha256(data).hexdigest()
+        if got != want:
+            msg = f"{path}: sha256 {got[:12]}... differs from the manifest's mask_sha256 {want[:12]}..."
+            return None, ("verify", msg)
+    try:
+        mask = read_mask_png(data)
+    except Exception as exc:  # a damaged mask is this variant's problem, not the run's
+        return None, ("mask", f"{path}: cannot read the mask: {exc}")
+    if mask.shape != shape:
+        msg = (f"{path}: mask is {mask.shape[0]}x{mask.shape[1]} but the image is "
+               f"{shape[0]}x{shape[1]}; regenerate the variant")  # fmt: skip
+        return None, ("mask", msg)
+    return mask, None
+
+
 class VariantDataset(torch.utils.data.Dataset):
-    """Variant files under ``root`` (manifest ``path`` column), fitted per ``cfg``."""
+    """Variant files under ``root`` (manifest ``path`` column), fitted per ``cfg``; with
+    ``masks``, each item also carries its mask and image size (localization)."""
 
     def __init__(
         self,
@@ -58,11 +105,13 @@ class VariantDataset(torch.utils.data.Dataset):
         paths: list[str],
         sha256: list[str | None] | None,
         cfg: InputConfig,
+        masks: MaskSpec | None = None,
     ):
         self.root = Path(root)
         self.paths = list(paths)
         self.sha256 = list(sha256) if sha256 is not None else [None] * len(self.paths)
         self.cfg = cfg
+        self.masks = masks
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -85,24 +134,67 @@ class VariantDataset(torch.utils.data.Dataset):
             img = decode_rgb(data)
         except Exception as exc:  # any decoder failure is this file's problem, not the run's
             return {"index": i, "tiles": None, "error": ("decode", f"{path}: {exc}")}
-        tiles = fit_image(img, self.cfg)
-        return {"index": i, "tiles": torch.from_numpy(tiles), "error": None}
+        item: dict = {"index": i, "tiles": None, "error": None}
+        if self.masks is not None:
+            item.update(mask=None, size=img.shape[:2])
+            if _present(self.masks.paths[i]):
+                want = self.masks.sha256[i] if self.masks.sha256 is not None else None
+                item["mask"], item["error"] = _read_mask(
+                    self.root, self.masks.paths[i], want if _present(want) else None, img.shape[:2]
+                )
+                if item["error"] is not None:
+                    return item
+        item["tiles"] = torch.from_numpy(fit_image(img, self.cfg))
+        return item
+
+
+def _odd_size(it: dict, shape: tuple) -> tuple[int, str, str]:
+    h, w = it["tiles"].shape[-2:]
+    msg = (f"decoded image is {h}x{w} but its batch (the manifest's height x width) is "
+           f"{shape[0]}x{shape[1]}; the manifest's width/height are wrong for this file: "
+           "regenerate it, or evaluate with another fit than full")  # fmt: skip
+    return (it["index"], "size", msg)
 
 
 def collate(items: list[dict]) -> Batch:
-    """Items -> one :class:`Batch`; failed items become errors, never stop the batch."""
+    """Items -> one :class:`Batch`; failed items become errors, never stop the batch (an image
+    whose fitted size differs from the batch's first, possible with ``fit: full`` when the
+    manifest's size is wrong, is an error of stage ``size``)."""
     ok = [it for it in items if it["tiles"] is not None]
     errors = [(it["index"], *it["error"]) for it in items if it["tiles"] is None]
     if ok:
+        shape = tuple(ok[0]["tiles"].shape[-2:])
+        errors += [_odd_size(it, shape) for it in ok if tuple(it["tiles"].shape[-2:]) != shape]
+        ok = [it for it in ok if tuple(it["tiles"].shape[-2:]) == shape]
         tiles = torch.cat([it["tiles"] for it in ok])
     else:
         tiles = torch.empty((0, 3, 1, 1), dtype=torch.uint8)
+    with_masks = any("mask" in it for it in ok)
     return Batch(
         index=torch.tensor([it["index"] for it in ok], dtype=torch.long),
         tiles=tiles,
         counts=torch.tensor([len(it["tiles"]) for it in ok], dtype=torch.long),
         errors=errors,
+        masks=[it.get("mask") for it in ok] if with_masks else None,
+        sizes=[tuple(int(v) for v in it["size"]) for it in ok] if with_masks else None,
     )
+
+
+def size_batches(heights: list, widths: list, batch_size: int) -> list[list[int]]:
+    """Row positions grouped by (height, width), in order of first appearance, cut into batches
+    of at most ``batch_size`` (rows without a known size go one per batch)."""
+    groups: dict[tuple, list[int]] = {}
+    singles: list[list[int]] = []
+    for i, (h, w) in enumerate(zip(heights, widths)):
+        try:
+            key = (int(h), int(w))
+        except (TypeError, ValueError):
+            singles.append([i])
+            continue
+        groups.setdefault(key, []).append(i)
+    out = [rows[k : k + batch_size] for rows in groups.values()
+           for k in range(0, len(rows), batch_size)]  # fmt: skip
+    return out + singles
 
 
 def default_workers() -> int:
@@ -116,18 +208,22 @@ WORKER_TIMEOUT_S = 600
 
 
 def make_loader(
-    dataset: VariantDataset, *, batch_size: int, workers: int, pin_memory: bool
-) -> torch.utils.data.DataLoader:
-    """An ordered DataLoader over ``dataset`` with :func:`collate`."""
+    dataset: VariantDataset, *, batch_size: int, workers: int, pin_memory: bool,
+    batches: list[list[int]] | None = None,
+) -> torch.utils.data.DataLoader:  # fmt: skip
+    """An ordered DataLoader over ``dataset`` with :func:`collate` (``batches``: the row
+    positions of each batch, e.g. :func:`size_batches`, instead of consecutive rows)."""
     kwargs: dict = {}
     if workers > 0:
         # No worker_init_fn: torch's worker loop sets one thread per worker, and a forked worker
         # must not reconfigure other inherited thread pools (cv2.setNumThreads hung in one).
         kwargs = {"prefetch_factor": 4, "timeout": WORKER_TIMEOUT_S}
+    if batches is not None:
+        kwargs["batch_sampler"] = batches
+    else:
+        kwargs.update(batch_size=batch_size, shuffle=False)
     return torch.utils.data.DataLoader(
         dataset,
-        batch_size=batch_size,
-        shuffle=False,
         num_workers=workers,
         collate_fn=collate,
         pin_memory=pin_memory,

@@ -3,6 +3,9 @@
 The clean partner of a variant is the clean variant of the same source *in the same suite*: two
 suites in one OUT each have their own clean variant (another crop, another format), and pooling
 them would compare a variant with another suite's reference.
+
+A localization run's table (:func:`localization_predictions`) keeps the same leading columns,
+the classification ones null, and appends the per-image localization columns.
 """
 
 from __future__ import annotations
@@ -10,10 +13,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._localize import LOCALIZATION_COLUMNS
 from ._runner import RunOutput
 from .metrics.pairing import is_clean, suite_of
+from .results import LOCALIZATION_PREDICTION_COLUMNS, PREDICTION_COLUMNS
 
-__all__ = ["predictions_frame"]
+__all__ = ["predictions_frame", "localization_predictions"]
 
 
 def _label_index(label: pd.Series, classes: list[str]) -> pd.arrays.IntegerArray:
@@ -39,11 +44,7 @@ def _base_columns(m, probs, model_name, classes, topk) -> tuple[pd.DataFrame, np
     known = ~label_index.isna()
     li = label_index.to_numpy(dtype=np.int64, na_value=-1)
     out = pd.DataFrame({
-        "variant_id": m["variant_id"].astype(str), "source_id": m["source_id"].astype(str),
-        "model": model_name, "dataset": _optional(m, "dataset"), "suite": _optional(m, "suite"),
-        "fold": _optional(m, "fold"), "axis": m["axis"].astype(str),
-        "level": m["level"].astype(str), "level_value": _optional(m, "level_value", True),
-        "axis_params": m["axis_params"] if "axis_params" in m else "{}",
+        **_identity(m, model_name),
         "psnr": _optional(m, "psnr", True), "path": m["path"].astype(str), "label": label,
         "label_index": label_index, "pred": pred.astype(np.int64),
         "pred_label": [classes[i] for i in pred], "confidence": conf.astype(np.float64),
@@ -94,4 +95,52 @@ def predictions_frame(
     out["n_tiles"] = run.n_tiles.astype(np.int64)
     _pair_with_clean(out, run.probs, pred)
     out["probs"] = [row.astype(np.float32) for row in run.probs]
+    return out
+
+
+def _identity(m: pd.DataFrame, model_name: str) -> dict:
+    """The columns that say which variant a prediction is for (every run kind has them)."""
+    return {
+        "variant_id": m["variant_id"].astype(str), "source_id": m["source_id"].astype(str),
+        "model": model_name, "dataset": _optional(m, "dataset"), "suite": _optional(m, "suite"),
+        "fold": _optional(m, "fold"), "axis": m["axis"].astype(str),
+        "level": m["level"].astype(str), "level_value": _optional(m, "level_value", True),
+        "axis_params": m["axis_params"] if "axis_params" in m else "{}",
+    }  # fmt: skip
+
+
+def _null(n: int, dtype: str):
+    return pd.array([pd.NA] * n, dtype=dtype)
+
+
+def localization_predictions(manifest: pd.DataFrame, run: RunOutput,
+                             model_name: str) -> pd.DataFrame:  # fmt: skip
+    """predictions.parquet of a localization run: :data:`.results.PREDICTION_COLUMNS` (the
+    classification ones null) then :data:`.results.LOCALIZATION_PREDICTION_COLUMNS`."""
+    m = manifest.iloc[run.rows].reset_index(drop=True)
+    n = len(m)
+    none = pd.Series([None] * n, dtype=object)
+    out = pd.DataFrame({
+        **_identity(m, model_name),
+        "psnr": _optional(m, "psnr", True), "path": m["path"].astype(str),
+        "label": m["label"].astype("string"), "label_index": _null(n, "Int64"),
+        "pred": _null(n, "Int64"), "pred_label": _null(n, "string"),
+        "confidence": np.full(n, np.nan), "correct": _null(n, "boolean"), "topk": none,
+        "n_tiles": run.n_tiles.astype(np.int64), "clean_pred": _null(n, "Int64"),
+        "flipped": _null(n, "boolean"), "tv_clean": np.full(n, np.nan),
+        "kl_clean": np.full(n, np.nan), "probs": none,
+    })  # fmt: skip
+    out = out[PREDICTION_COLUMNS]
+    for col in LOCALIZATION_PREDICTION_COLUMNS:
+        if col in LOCALIZATION_COLUMNS:
+            values = run.extra.get(col)
+            if values is None:
+                values = [None] * n if col == "map_path" else np.full(n, np.nan)
+            out[col] = pd.array(list(values), dtype="string") if col == "map_path" else values
+        elif col == "manipulated":
+            out[col] = m[col].astype("boolean").to_numpy() if col in m else _null(n, "boolean")
+        elif col == "manipulation":
+            out[col] = m[col].astype("string").to_numpy() if col in m else _null(n, "string")
+        else:  # mask_fraction
+            out[col] = _optional(m, col, True)
     return out

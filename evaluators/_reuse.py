@@ -3,8 +3,10 @@
 The key holds the model spec and kind, a hash of its weights (the module's tensors, or the model
 file's bytes; plus the factory file's bytes for ``file.py:function``), the input config and
 classes, a hash of the manifest's rows, and the settings that change the numbers (folds, top-k,
-bootstrap, seed, break points, baseline, amp, channels-last, device, hash checking, and
-``target`` when it is not ``label``). It is stored
+bootstrap, seed, break points, baseline, amp, channels-last, device, hash checking,
+``save_maps``, ``no_score_px``, ``fpr``, ``axes``, and ``target`` when it is not ``label`` and
+the model is not a localization model). The manifest's hash covers the truth of a forensic
+run too (``manipulated``, ``manipulation``, the mask paths and their sha256). It is stored
 in ``run.json`` (``key`` and ``key_sha256``); an ``evaluate`` with the same key on a complete
 RESULTS folder returns the files that are there. A model whose weights cannot be hashed (a plain
 callable) is never reused.
@@ -28,7 +30,8 @@ from .results import RESULT_FILES, TABLES, read_run
 __all__ = ["weights_sha256", "manifest_sha256", "results_key", "key_sha256", "reusable"]
 
 _MANIFEST_KEY_COLUMNS = ("variant_id", "source_id", "suite", "dataset", "label", "fold", "axis",
-                         "level", "level_value", "path", "sha256")  # fmt: skip
+                         "level", "level_value", "path", "sha256", "manipulated", "manipulation",
+                         "mask_path", "mask_sha256")  # fmt: skip
 
 
 def _file_sha256(path: str | Path) -> str:

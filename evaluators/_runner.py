@@ -3,12 +3,15 @@
 Handles the device (auto | cuda | cpu), mixed precision, a forward batch that halves on CUDA
 out-of-memory and stays halved, tile averaging, and checks every output (shape, finiteness,
 probability rows) so a faulty model stops with a message that names it and the batch.
+A localization model's maps are checked, brought to each image's size and scored per image as
+each batch arrives (:mod:`._localize`); only the per-image figures are kept.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,7 +21,8 @@ from degradebench.generators.core.errors import ConfigError, DegradebenchError
 from tqdm import tqdm
 
 from ._fit import normalise
-from ._loader import VariantDataset, default_workers, make_loader
+from ._loader import MaskSpec, VariantDataset, default_workers, make_loader, size_batches
+from ._localize import LocalizeSpec, as_parts, cat_parts, localize_batch
 from .models import Model, ModelError
 
 __all__ = ["RunOutput", "run_model", "resolve_device"]
@@ -40,6 +44,7 @@ class RunOutput:
     amp: bool = False
     workers: int = 0
     channels_last: bool = False
+    extra: dict[str, np.ndarray] = field(default_factory=dict)  # per-row columns (localization)
 
 
 def resolve_device(device: str) -> torch.device:
@@ -64,14 +69,16 @@ def _ids(variant_ids: list[str], limit: int = 6) -> str:
 class _Forward:
     """Forward pass in chunks; on CUDA out-of-memory the chunk halves and stays halved."""
 
-    def __init__(self, model: Model, amp: bool, device: torch.device):
+    def __init__(self, model: Model, amp: bool, device: torch.device, localize: bool = False):
         self.model = model
+        self.localize = localize
         self.chunk: int | None = None  # None: the whole loader batch in one forward pass
         self.amp = amp
         self.device = device
         self.halvings = 0
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor):
+        """Scores ``[N, C]`` (or, for localization, ``{"map": ..., "score": ...}``)."""
         outs = []
         i = 0
         while i < len(x):
@@ -96,15 +103,25 @@ class _Forward:
                     file=sys.stderr,
                 )
                 continue
-            if not isinstance(out, torch.Tensor):
-                # Some modules return (logits, aux) or a dict; the first tensor is the scores.
-                if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
-                    out = out[0]
-                else:
-                    raise TypeError(f"returned {type(out).__name__}, not a tensor")
-            outs.append(out.float())
+            outs.append(as_parts(out, self.model.name) if self.localize else _scores_of(out))
             i += len(part)
+        if self.localize:
+            return cat_parts(outs)
         return torch.cat(outs) if outs else torch.empty((0, 0))
+
+
+def _scores_of(out) -> torch.Tensor:
+    if not isinstance(out, torch.Tensor):
+        # Some modules return (logits, aux); the first tensor is the scores.
+        if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
+            out = out[0]
+        elif isinstance(out, Mapping):
+            keys = sorted(map(str, out))
+            raise TypeError(f"returned a dict with keys {keys}, not a tensor (a model returning "
+                            "maps needs task: localization in its input config)")  # fmt: skip
+        else:
+            raise TypeError(f"returned {type(out).__name__}, not a tensor")
+    return out.float()
 
 
 def _check_output(
@@ -199,8 +216,10 @@ def _regression_values(out: torch.Tensor, counts: torch.Tensor, model: Model,
 
 
 def _score(batch, model: Model, forward: _Forward, dev, n_classes: int, ids: list[str],
-           channels_last: bool, regression: bool = False) -> torch.Tensor:  # fmt: skip
-    """One loader batch -> per-image probabilities, every failure named with the batch's ids."""
+           channels_last: bool, regression: bool = False,
+           localize: LocalizeSpec | None = None):  # fmt: skip
+    """One loader batch -> per-image probabilities (localization: the per-image columns of
+    :mod:`._localize`), every failure named with the batch's ids."""
     cfg = model.input_config
     n = len(batch.index)
     x = normalise(batch.tiles.to(dev, non_blocking=True), cfg)
@@ -214,17 +233,73 @@ def _score(batch, model: Model, forward: _Forward, dev, n_classes: int, ids: lis
         # e.g. out of memory at one image: say which images
         raise ModelError(f"{exc} (a batch of {n} images, variant ids: {_ids(ids)})") from exc
     except Exception as exc:
+        want = (f"a map [{len(x)}, 1, h, w] or {{'score', 'map'}}" if localize is not None
+                else f"scores [{len(x)}, {n_classes}]")  # fmt: skip
         msg = (
             f"model {model.name!r} raised {type(exc).__name__}: {exc} on a batch of "
             f"{n} images (variant ids: {_ids(ids)}); expected input "
-            f"[{len(x)}, 3, {cfg.input_size[0]}, {cfg.input_size[1]}] float "
-            f"-> scores [{len(x)}, {n_classes}]"
+            f"[{len(x)}, 3, {x.shape[2]}, {x.shape[3]}] float -> {want}"
         )
         raise ModelError(msg) from exc
+    if localize is not None:
+        return localize_batch(out, batch, model, ids, localize)
     if regression:
         return _regression_values(out, batch.counts.to(out.device), model, ids)
     _check_output(out, len(x), n_classes, model, ids)
     return _image_probs(out, batch.counts.to(out.device), cfg)
+
+
+def _dataset(model: Model, manifest: pd.DataFrame, root, check_hash: bool,
+             localize: LocalizeSpec | None) -> VariantDataset:  # fmt: skip
+    sha = manifest["sha256"].tolist() if check_hash and "sha256" in manifest else None
+    masks = None
+    if localize is not None:
+        paths = manifest["mask_path"].tolist() if "mask_path" in manifest else [None] * len(manifest)
+        mask_sha = (manifest["mask_sha256"].tolist()
+                    if check_hash and "mask_sha256" in manifest else None)  # fmt: skip
+        masks = MaskSpec(paths, mask_sha)
+    return VariantDataset(root, manifest["path"].tolist(), sha, model.input_config, masks)
+
+
+def _batch_plan(manifest: pd.DataFrame, model: Model, batch_size: int) -> list[list[int]] | None:
+    """``fit: full``: batches of rows of one size (the manifest's height x width)."""
+    if model.input_config.fit != "full":
+        return None
+    n = len(manifest)
+    hs = manifest["height"].tolist() if "height" in manifest else [None] * n
+    ws = manifest["width"].tolist() if "width" in manifest else [None] * n
+    return size_batches(hs, ws, batch_size)
+
+
+@dataclass
+class _Collected:
+    """What the batches produced, put back in manifest order at the end."""
+
+    rows: list = field(default_factory=list)
+    probs: list = field(default_factory=list)
+    tiles: list = field(default_factory=list)
+    extra: dict = field(default_factory=dict)
+
+    def add(self, batch, out) -> None:
+        self.rows.append(batch.index.numpy())
+        self.tiles.append(batch.counts.numpy())
+        if isinstance(out, dict):  # localization columns
+            for k, v in out.items():
+                self.extra.setdefault(k, []).extend(v)
+            self.probs.append(np.zeros((len(batch.index), 0), dtype=np.float32))
+        else:
+            self.probs.append(out.cpu().numpy().astype(np.float32))
+
+    def arrays(self, n_classes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+        if not self.rows:
+            return (np.zeros(0, dtype=np.int64), np.zeros((0, n_classes), dtype=np.float32),
+                    np.zeros(0, dtype=np.int64), {})  # fmt: skip
+        rows = np.concatenate(self.rows)
+        order = np.argsort(rows, kind="stable")
+        extra = {k: np.asarray(v, dtype=object if k == "map_path" else np.float64)[order]
+                 for k, v in self.extra.items()}  # fmt: skip
+        return (rows[order], np.concatenate(self.probs)[order],
+                np.concatenate(self.tiles)[order], extra)  # fmt: skip
 
 
 def run_model(
@@ -241,11 +316,15 @@ def run_model(
     progress: bool = True,
     channels_last: bool = False,
     regression: bool = False,
+    localize: LocalizeSpec | None = None,
 ) -> RunOutput:
     """Score every manifest row with ``model``; failures per file land in ``errors``.
 
     With ``regression`` the model returns one number per image (``[N]`` or ``[N, 1]``) and
-    ``probs`` holds it as ``[N, 1]`` (no softmax).
+    ``probs`` holds it as ``[N, 1]`` (no softmax). With ``localize`` (a localization model) the
+    loader reads each variant's mask, and ``extra`` holds the per-image columns of
+    :data:`._localize.LOCALIZATION_COLUMNS` (``probs`` is ``[N, 0]``). Rows come back in manifest
+    order.
 
     Raises:
         ModelError: the model raised, returned NaN/inf, or the wrong shape.
@@ -257,15 +336,13 @@ def run_model(
         model.module.to(memory_format=torch.channels_last)
     if workers is None:
         workers = default_workers()
-    sha = manifest["sha256"].tolist() if check_hash and "sha256" in manifest else None
-    ds = VariantDataset(root, manifest["path"].tolist(), sha, model.input_config)
-    loader = make_loader(ds, batch_size=batch_size, workers=workers, pin_memory=dev.type == "cuda")
-    forward = _Forward(model, amp, dev)
+    ds = _dataset(model, manifest, root, check_hash, localize)
+    loader = make_loader(ds, batch_size=batch_size, workers=workers, pin_memory=dev.type == "cuda",
+                         batches=_batch_plan(manifest, model, batch_size))  # fmt: skip
+    forward = _Forward(model, amp, dev, localize=localize is not None)
     variant_ids = manifest["variant_id"].astype(str).tolist()
     paths = manifest["path"].tolist()
-    rows: list[np.ndarray] = []
-    probs: list[np.ndarray] = []
-    tiles_per: list[np.ndarray] = []
+    got = _Collected()
     errors: list[dict] = []
     bar = tqdm(total=len(ds), unit="img", desc=f"evaluate {model.name}", disable=not progress,
                file=sys.stderr, dynamic_ncols=True)  # fmt: skip
@@ -276,26 +353,25 @@ def run_model(
                         "message": message} for pos, stage, message in batch.errors]  # fmt: skip
             if len(batch.index):
                 ids = [variant_ids[i] for i in batch.index.tolist()]
-                p = _score(batch, model, forward, dev, n_classes, ids, channels_last, regression)
-                rows.append(batch.index.numpy())
-                probs.append(p.cpu().numpy().astype(np.float32))
-                tiles_per.append(batch.counts.numpy())
+                got.add(batch, _score(batch, model, forward, dev, n_classes, ids, channels_last,
+                                      regression, localize))  # fmt: skip
             bar.update(len(batch.index) + len(batch.errors))
     finally:
         bar.close()
     seconds = time.perf_counter() - t0
-    n_ok = int(sum(len(r) for r in rows))
+    rows, probs, n_tiles, extra = got.arrays(n_classes)
     return RunOutput(
-        rows=np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64),
-        probs=np.concatenate(probs) if probs else np.zeros((0, n_classes), dtype=np.float32),
-        n_tiles=np.concatenate(tiles_per) if tiles_per else np.zeros(0, dtype=np.int64),
+        rows=rows,
+        probs=probs,
+        n_tiles=n_tiles,
         errors=errors,
         seconds=seconds,
-        images_per_s=n_ok / seconds if seconds > 0 else float("nan"),
+        images_per_s=len(rows) / seconds if seconds > 0 else float("nan"),
         device=str(dev),
         batch_size=batch_size,
         final_forward_batch=forward.chunk or batch_size,
         amp=amp,
         workers=workers,
         channels_last=channels_last,
+        extra=extra,
     )

@@ -1,9 +1,15 @@
-"""Train the reference camera-model classifier on clean patches of the training folds.
+"""Train the reference camera-model classifier on patches of the training folds.
 
 Deterministic on CPU: the same dataset, seed and thread count give the same weights, bit for bit
 (seeded initialisation and patch draws, deterministic kernels, a fixed batch order). Patches are
 cut at positions that are multiples of ``align`` (16: the 4:2:0 JPEG MCU), so the model learns
 the traces in their native phase — the 2x2 CFA and the 8x8 JPEG grid — which is what a crop moves.
+
+With ``degrade`` (a ``degradebench.data.Degrade``, or any callable
+``degrade(image, index=i, epoch=e) -> (image, chain)``), each training image is degraded once
+per epoch (drawn for (seed, epoch, index)) *before* the patches are cut, so a crop really moves
+the grids under the aligned patch positions; the degraded images live for one epoch. The
+identity policy (``clean``) gives the weights of a run without ``degrade``, bit for bit.
 """
 
 from __future__ import annotations
@@ -130,8 +136,46 @@ def _input_config(patch: int, classes: list[str]) -> dict:
             "output": "logits", "classes": classes}  # fmt: skip
 
 
-def _fit(items, classes, *, seed, epochs, patch, patches_per_image, batch_size, lr, progress):
-    """The training loop (inside :func:`_deterministic_torch`): state dict, last-epoch counts."""
+def _chain_name(chain: list[dict]) -> str:
+    """A chain in a few words for the record: its presets and ops in order (a preset's steps
+    once, decodes and skipped steps left out): ``jpeg>crop``, ``whatsapp-like>twitter-like``."""
+    names: list[str] = []
+    for step in chain:
+        name = step.get("preset") or step["op"]
+        if not step.get("skipped") and step["op"] != "decode" and names[-1:] != [name]:
+            names.append(name)
+    return ">".join(names) or "none"
+
+
+def _degraded_epoch(items, degrade, epoch: int, patch: int, stats: dict) -> tuple[list, list]:
+    """The training images of one epoch through ``degrade`` (CHW tensors) and their shapes;
+    ``stats`` counts the chains applied (by op sequence) and the seconds spent."""
+    start = time.perf_counter()
+    images, shapes = [], []
+    for i, (img, _, key) in enumerate(items):
+        out, chain = degrade(img, index=i, epoch=epoch)
+        ok = isinstance(out, np.ndarray) and out.dtype == np.uint8 and out.ndim == 3
+        if not ok or out.shape[2] != 3 or min(out.shape[:2]) < patch:
+            got = f"{out.dtype} {out.shape}" if isinstance(out, np.ndarray) else type(out).__name__
+            raise ConfigError(
+                f"{key}: {degrade!r} made {got} at epoch {epoch} (index {i}); training needs a "
+                f"uint8 HxWx3 image of at least {patch}x{patch} px: use a policy that keeps the "
+                "size, or larger source images"
+            )
+        out = out if out.flags.writeable else out.copy()  # torch refuses read-only arrays
+        images.append(torch.from_numpy(np.ascontiguousarray(out)).permute(2, 0, 1).contiguous())
+        shapes.append(out.shape[:2])
+        name = _chain_name(chain)
+        stats["chains"][name] = stats["chains"].get(name, 0) + 1
+    stats["seconds"] += time.perf_counter() - start
+    return images, shapes
+
+
+def _fit(items, classes, *, seed, epochs, patch, patches_per_image, batch_size, lr, progress,
+         degrade=None, stats=None):  # fmt: skip
+    """The training loop (inside :func:`_deterministic_torch`): state dict, last-epoch counts.
+    With ``degrade``, the epoch's patches are cut from the degraded images (``stats``: what
+    :func:`_degraded_epoch` counts)."""
     cfg = resolve_input_config(_input_config(patch, classes))
     images = [torch.from_numpy(img).permute(2, 0, 1).contiguous() for img, _, _ in items]
     shapes = [img.shape[:2] for img, _, _ in items]
@@ -150,13 +194,16 @@ def _fit(items, classes, *, seed, epochs, patch, patches_per_image, batch_size, 
     bar = tqdm(total=total_steps, desc="train-reference", unit="batch", disable=not progress)
     with bar:
         for epoch in range(epochs):
-            rows = _epoch_patches(rng, shapes, patch, DEFAULTS["align"], patches_per_image)
+            imgs, shps = images, shapes
+            if degrade is not None:  # the same rng draws as clean: only the pixels differ
+                imgs, shps = _degraded_epoch(items, degrade, epoch, patch, stats)
+            rows = _epoch_patches(rng, shps, patch, DEFAULTS["align"], patches_per_image)
             seen = correct = 0
             loss_sum = 0.0
             for b in range(0, len(rows), batch_size):
                 chunk = rows[b : b + batch_size]
                 x = normalise(torch.stack(
-                    [images[i][:, y : y + patch, x0 : x0 + patch] for i, y, x0 in chunk]
+                    [imgs[i][:, y : y + patch, x0 : x0 + patch] for i, y, x0 in chunk]
                 ), cfg)  # fmt: skip
                 y_true = labels[chunk[:, 0]]
                 logits = model(x)
@@ -178,6 +225,17 @@ def _fit(items, classes, *, seed, epochs, patch, patches_per_image, batch_size, 
     return {k: v.detach().clone() for k, v in model.state_dict().items()}, correct, seen
 
 
+def _policy_record(degrade) -> dict:
+    """What a run records of its ``degrade``: the policy's name, description, sha256 and raw
+    data (every default filled in) and the seed; a plain callable by its repr."""
+    policy = getattr(degrade, "policy", None)
+    if policy is None or not hasattr(policy, "sha256"):
+        return {"name": None, "callable": repr(degrade)}
+    return {"name": policy.name, "description": policy.description, "sha256": policy.sha256,
+            "raw": json.loads(json.dumps(policy.raw, default=str)),
+            "seed": getattr(degrade, "seed", None)}  # fmt: skip
+
+
 def train_reference(
     dataset_root: Path,
     out_dir: Path,
@@ -191,12 +249,16 @@ def train_reference(
     patches_per_image: int = DEFAULTS["patches_per_image"],
     batch_size: int = DEFAULTS["batch_size"],
     lr: float = DEFAULTS["lr"],
+    degrade=None,
 ) -> Path:
-    """Train on clean, grid-aligned patches of ``folds_train``; write weights and input config.
+    """Train on grid-aligned patches of ``folds_train``; write weights and input config.
 
     ``threads`` (default 1) is the number of torch threads: the float reductions, and so the
     weights, depend on it, so the default is fixed rather than "all cores". The recipe's other
-    constants come from ``reference_recipe.json`` (:data:`DEFAULTS`).
+    constants come from ``reference_recipe.json`` (:data:`DEFAULTS`). ``degrade`` (default
+    None: clean patches): a ``degradebench.data.Degrade`` (or a callable with its signature)
+    applied to each training image once per epoch before the patches are cut; its policy
+    (name, sha256, raw), the chains it applied and its time are recorded.
 
     Writes ``out_dir/reference_weights.pt`` (a state dict), ``out_dir/reference_config.json``
     (the input config ``load_reference`` reads) and ``out_dir/reference_training.json`` (the
@@ -210,10 +272,12 @@ def train_reference(
     out_dir = Path(out_dir).expanduser()
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
+    stats: dict = {"chains": {}, "seconds": 0.0}
     with _deterministic_torch(threads):
         state, correct, seen = _fit(
             items, classes, seed=seed, epochs=epochs, patch=patch,
             patches_per_image=patches_per_image, batch_size=batch_size, lr=lr, progress=progress,
+            degrade=degrade, stats=stats,
         )  # fmt: skip
         used_threads = torch.get_num_threads()
     seconds = time.perf_counter() - start
@@ -235,5 +299,9 @@ def train_reference(
         "seconds": round(seconds, 1),
         "versions": {"torch": library_version("torch"), "numpy": library_version("numpy")},
     }  # fmt: skip
+    if degrade is not None:
+        chains = dict(sorted(stats["chains"].items()))
+        record["policy"] = {**_policy_record(degrade), "chains": chains,
+                            "degrade_seconds": round(stats["seconds"], 1)}  # fmt: skip
     (out_dir / TRAINING_NAME).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     return weights

@@ -2,8 +2,8 @@
 
 ``load_model(spec)`` accepts:
 
-- a built-in name (``reference``: the shipped camera-model classifier; ``dummy``: a tiny model
-  for smoke tests);
+- a built-in name (``reference``: the shipped camera-model classifier; ``reference-localizer``:
+  a splice localizer built on its weights; ``dummy``: a tiny model for smoke tests);
 - ``package.module:function`` or ``path/to/file.py:function``: a factory returning a
   ``torch.nn.Module``, or ``(module, input_config_dict)``, or a module with an ``input_config``
   attribute;

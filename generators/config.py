@@ -1,5 +1,5 @@
 """Load and validate ``datasets.yaml``: ``datasets`` (where sources come from) and ``suites``
-(which axes and ladders to apply). Every error names the YAML path, the allowed values and what
+(which axes and ladders to apply), ``presets`` and training ``policies`` (policies.py). Every error names the YAML path, the allowed values and what
 was found. Safe YAML loading only: no tags, no code.
 """
 
@@ -18,6 +18,7 @@ from .core.messages import short_repr, suggest
 from .core.records import check_int, from_mapping, to_plain
 from .core.yamlsafe import load_yaml
 from .datasets import DATASET_KINDS, DatasetSpec
+from .policies import Policy, parse_policies
 from .presets import parse_presets
 
 __all__ = [
@@ -62,6 +63,7 @@ class Config:
     datasets: dict[str, DatasetSpec]
     suites: dict[str, SuiteSpec]
     presets: dict[str, Any] = field(default_factory=dict)  # name -> presets.Preset
+    policies: dict[str, Policy] = field(default_factory=dict)  # training policies (policies.py)
 
     def dataset(self, name: str) -> DatasetSpec:
         if name not in self.datasets:
@@ -80,6 +82,15 @@ class Config:
                 f"available: {', '.join(names)}"
             )
         return self.suites[name]
+
+    def policy(self, name: str) -> Policy:
+        if name not in self.policies:
+            names = sorted(self.policies)
+            raise ConfigError(
+                f"policy {name!r}: not in the policies: map of {self.path}; "
+                f"{suggest(name, names)}available: {', '.join(names) or '(none)'}"
+            )
+        return self.policies[name]
 
 
 def default_config_path() -> Path:
@@ -190,7 +201,9 @@ def _parse_figures(raw: Any, path: str) -> tuple[str, ...]:
 def parse_config(text: str, path: str = "datasets.yaml") -> Config:
     raw = load_yaml(text, path)
     raw = _check_keys(
-        raw if raw is not None else {}, ("version", "datasets", "suites", "presets"), path
+        raw if raw is not None else {},
+        ("version", "datasets", "suites", "presets", "policies"),
+        path,
     )
     version = raw.get("version", 1)
     if version != 1:
@@ -210,7 +223,9 @@ def parse_config(text: str, path: str = "datasets.yaml") -> Config:
     suites = {
         str(k): _parse_suite(str(k), v, f"suites.{k}", presets) for k, v in suites_raw.items()
     }
-    return Config(path, hashlib.sha256(text.encode()).hexdigest(), datasets, suites, presets)
+    policies = parse_policies(raw.get("policies"), "policies", presets)
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    return Config(path, sha, datasets, suites, presets, policies)
 
 
 def load_config(path: str | Path | None = None) -> Config:

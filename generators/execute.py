@@ -35,6 +35,7 @@ __all__ = [
     "make_variant",
     "make_variant_files",
     "read_source",
+    "read_donors",
 ]
 
 _DECODE = Step("decode", "pillow", DecodeParams())  # libjpeg-turbo islow, as decode_pillow
@@ -127,6 +128,32 @@ def read_source(job: SourceJob) -> tuple[bytes, _decode.DecodedSource]:
             job.ref.path, "read", "file changed since it was hashed at planning; rerun", "changed"
         )
     return data, _decode.with_jpeg_history(_decode.decode_source(job.ref.path, data=data))
+
+
+def read_donors(job: SourceJob) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The job's splice donors, each read once and decoded as sources are: (``{source_id:
+    pixels}``, ``{source_id: why it could not be used}``). A bad donor fails only the variants
+    that paste from it (the splice op raises the recorded reason), never the host."""
+    donors: dict[str, np.ndarray] = {}
+    failed: dict[str, str] = {}
+    for sid, path, sha in job.donors:
+        if not path:
+            failed[sid] = (
+                "not a source of this run (not listed, or left out by --folds / --limit), so "
+                "it cannot be read; plan the donor among the host's fold peers"
+            )
+            continue
+        try:
+            blob = Path(path).read_bytes()
+            if hashlib.sha256(blob).hexdigest() != sha:
+                msg = "file changed since it was hashed at planning; rerun"
+                raise SourceError(path, "read", msg)
+            donors[sid] = _decode.decode_source(path, data=blob).pixels
+        except SourceError as exc:
+            failed[sid] = f"donor file {path}: {exc.stage}: {exc.message}"
+        except OSError as exc:
+            failed[sid] = f"donor file {path} cannot be read ({exc.strerror or exc}); fix or rerun"
+    return donors, failed
 
 
 def base_state(src: _decode.DecodedSource, data: bytes) -> ImageState:
@@ -238,7 +265,11 @@ def _execute(
         return None, [mf.error_row(job, exc.stage, exc)]
     except OSError as exc:
         return None, [mf.error_row(job, "read", exc, error_type="unreadable")]
-    runner = ChainRunner(base_state(src, data), job.plans)
+    base = base_state(src, data)
+    if job.donors:
+        donors, failed = read_donors(job)
+        base = base.replace(meta={**base.meta, "donors": donors, "donor_errors": failed})
+    runner = ChainRunner(base, job.plans)
     writer = _Writer(out, written)
     rows, errors = [], []
     for plan in job.plans:

@@ -18,18 +18,20 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .axes import Peer
 from .config import Config, SuiteSpec, load_config
-from .core.errors import ConfigError
+from .core.errors import ConfigError, OpError
 from .datasets import SourceRef
 from .decode import DecodedSource, decode_source, with_jpeg_history
 from .execute import ChainRunner, base_state, make_variant
 from .ops import ImageState, make_step
+from .ops.splice import donor_ids
 from .plan import SourceJob, plan_source
 
 __all__ = ["apply_chain", "variants", "STEP_KEYS", "parse_chain"]
@@ -102,7 +104,35 @@ def _check_load(load: dict, got: dict, what: str) -> None:
         )
 
 
-def apply_chain(image: np.ndarray | str | Path, chain: str | Sequence[dict]) -> bytes | np.ndarray:
+Donors = Mapping[str, "np.ndarray | str | Path"]
+
+
+def _with_donors(state: ImageState, donors: Donors | None) -> ImageState:
+    """``state`` with the splice donors in ``meta["donors"]`` (``{source_id: pixels}``): an
+    array is taken as the donor's decoded pixels, a path is decoded as ``generate`` decodes
+    sources."""
+    if not donors:
+        return state
+    if not isinstance(donors, Mapping):
+        raise ConfigError(
+            f"donors: must be a mapping {{source_id: array or path}}, got {type(donors).__name__}"
+        )
+    pixels = {}
+    for sid, donor in donors.items():
+        try:
+            if isinstance(donor, (str, Path)):
+                path = Path(donor).expanduser()
+                pixels[str(sid)] = decode_source(str(path), data=path.read_bytes()).pixels
+            else:
+                pixels[str(sid)] = _as_array(donor)
+        except (ConfigError, OSError) as exc:
+            raise ConfigError(f"donors[{sid!r}]: {exc}") from None
+    return state.replace(meta={**state.meta, "donors": pixels})
+
+
+def apply_chain(
+    image: np.ndarray | str | Path, chain: str | Sequence[dict], *, donors: Donors | None = None
+) -> bytes | np.ndarray:
     """Apply a chain, as the manifest stores it, to an image.
 
     Args:
@@ -111,6 +141,8 @@ def apply_chain(image: np.ndarray | str | Path, chain: str | Sequence[dict]) -> 
         chain: the manifest's ``chain`` (JSON text or list of ``{op, backend, params}`` steps,
             optional ``preset`` and ``skipped``). A leading ``load`` step is honoured for a path
             (the file must decode as it records) and checked for an array (gray vs RGB).
+        donors: the splice donors the chain names, ``{donor_source_id: array or path}`` (an
+            array: the donor's decoded pixels; a path: decoded as ``generate`` decodes sources).
 
     Returns:
         The encoded bytes when the chain's final state is an encoded file (an encoder, jpeg,
@@ -119,6 +151,7 @@ def apply_chain(image: np.ndarray | str | Path, chain: str | Sequence[dict]) -> 
 
     Raises:
         ConfigError: a malformed chain, an unknown op or a load step that does not match.
+        OpError: an op refused its input, e.g. a splice whose donor is not in ``donors``.
     """
     steps = parse_chain(chain)
     load = steps[0] if steps[0]["op"] == "load" else None
@@ -129,7 +162,7 @@ def apply_chain(image: np.ndarray | str | Path, chain: str | Sequence[dict]) -> 
     ]
     if any(s["op"] == "load" for s in steps[1:]):
         raise ConfigError("chain: 'load' may only be the first step")
-    start = _start(image, load)
+    start = _with_donors(_start(image, load), donors)
     if not built:
         return start.require_pixels("the chain's result")
     _, final, _ = ChainRunner(start).run(tuple(built))  # as generate runs it (skip rules too)
@@ -176,6 +209,7 @@ def variants(
     seed: int | None = None,
     config: str | Path | Config | None = None,
     psnr: bool = True,
+    donors: Donors | None = None,
 ) -> Iterator[tuple[str, bytes, dict]]:
     """Yield ``(level, data, record)`` for every variant of ``suite`` of one image, as
     ``generate`` makes them: the same plan (seeded by the suite seed and ``source_id``), the
@@ -190,17 +224,39 @@ def variants(
         seed: replaces the suite's seed (None: the suite's own).
         config: datasets.yaml path or a loaded ``Config`` (None: the default config).
         psnr: compute the ``psnr`` column as ``generate`` does by default.
+        donors: splice donors ``{source_id: array or path}``; they are the image's peers when
+            a splice chooses its donor (labels unknown, fold -1) and deliver the donor pixels.
+
+    Raises:
+        OpError: a variant cannot be made (e.g. a splice without a donor; the message says why).
     """
     spec = suite if isinstance(suite, SuiteSpec) else _config(config).suite(suite)
     if seed is not None:
         spec = dataclasses.replace(spec, seed=int(seed))
     ref, sid, digest, src, state = _source(image, source_id)
-    plans = tuple(plan_source(spec, sid))
+    peers = tuple(Peer(str(d), None, -1) for d in sorted(donors or {}) if str(d) != sid)
+    plans = tuple(plan_source(spec, sid, peers=peers))
     job = SourceJob(ref, sid, digest, None, spec.name, plans)
-    runner = ChainRunner(state, plans)
+    runner = ChainRunner(_with_donors(state, donors), plans)
     for plan in plans:
-        data, record = make_variant(job, plan, src, runner, psnr)
+        try:
+            data, record = make_variant(job, plan, src, runner, psnr)
+        except OpError as exc:
+            if not _lacks_donor(plan.chain, donors or {}):
+                raise
+            raise OpError(
+                f"variant {plan.axis}/{plan.level}: {exc} (in memory: pass "
+                f"donors={{source_id: array or path}} to variants)"
+            ) from None
         yield plan.level, data, record
+
+
+def _lacks_donor(chain: Sequence, donors: Donors) -> bool:
+    """True when a splice step of ``chain`` has no donor, or one ``donors`` does not hold."""
+    splices = [s for s in chain if s.op == "splice"]
+    return any(s.params.donor_source_id is None for s in splices) or any(
+        sid not in donors for sid in donor_ids(splices)
+    )
 
 
 def _config(config: str | Path | Config | None) -> Config:

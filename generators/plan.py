@@ -25,6 +25,7 @@ from .datasets import (
 from .manifest.schema import MANIFEST_DIR
 from .manifest.writer import errors_dir, part_name, slug, write_errors_part
 from .ops import OPS, Step, canonical_chain
+from .ops.splice import donor_ids
 
 __all__ = [
     "VariantPlan",
@@ -63,6 +64,8 @@ class SourceJob:
     dataset: str
     suite: str
     plans: tuple[VariantPlan, ...]
+    # (source_id, path, sha256) of every splice donor the plans name, read by the worker.
+    donors: tuple[tuple[str, str, str], ...] = ()
 
 
 def plan_source(
@@ -169,28 +172,58 @@ def plan_all(
     root: str = "variants",
 ) -> tuple[list[SourceJob], int, int]:
     """(jobs to run, sources finished by an earlier run, duplicate sources). A file with the
-    same bytes as an earlier one is recorded in the errors, not planned twice."""
+    same bytes as an earlier one is recorded in the errors, not planned twice.
+
+    Every source is hashed first: a source's plans may name a splice donor among the other
+    sources of its fold (``peers``: never another fold), and its job carries the donors' paths
+    and hashes so the worker can read them."""
     from tqdm.auto import tqdm
 
-    jobs_list: list[SourceJob] = []
     skipped = duplicates = 0
-    first: dict[str, SourceRef] = {}
+    first: dict[str, tuple[SourceRef, str]] = {}  # source id -> (first ref, sha256)
     for ref in tqdm(
-        refs, desc="planning", unit="src", disable=not progress or len(refs) < 200, leave=False
+        refs, desc="hashing", unit="src", disable=not progress or len(refs) < 200, leave=False
     ):
         digest = source_digest(ref)
         source_id = digest[:16]
         if source_id in first:  # same bytes twice: one source id, one set of variants
-            _record_duplicate(out_dir, suite.name, ref, first[source_id], source_id)
+            _record_duplicate(out_dir, suite.name, ref, first[source_id][0], source_id)
             duplicates += 1
             continue
-        first[source_id] = ref
+        first[source_id] = (ref, digest)
+    peers = _fold_peers(first)
+    jobs_list: list[SourceJob] = []
+    for source_id, (ref, digest) in first.items():
         if source_done(out_dir, suite.name, source_id):
             skipped += 1
             continue
-        plans = tuple(plan_source(suite, source_id, root))
-        jobs_list.append(SourceJob(ref, source_id, digest, dataset, suite.name, plans))
+        fold_peers, at = peers[ref.fold]
+        i = at[source_id]
+        mine = fold_peers[:i] + fold_peers[i + 1 :]  # C-level slices: large folds stay fast
+        plans = tuple(
+            plan_source(suite, source_id, root, label=ref.label, fold=ref.fold, peers=mine)
+        )
+        donors = tuple(
+            (sid, first[sid][0].path, first[sid][1]) if sid in first else (sid, "", "")
+            for sid in donor_ids(tuple(s for plan in plans for s in plan.chain))
+        )
+        jobs_list.append(SourceJob(ref, source_id, digest, dataset, suite.name, plans, donors))
     return jobs_list, skipped, duplicates
+
+
+def _fold_peers(
+    first: dict[str, tuple[SourceRef, str]],
+) -> dict[int, tuple[tuple[Peer, ...], dict[str, int]]]:
+    """fold -> (its sources as Peers sorted by source id, each one's index there); a source's
+    peers are all of its fold but itself."""
+    by_fold: dict[int, list[Peer]] = {}
+    for source_id, (ref, _) in first.items():
+        by_fold.setdefault(ref.fold, []).append(Peer(source_id, ref.label, ref.fold))
+    out = {}
+    for fold, ps in by_fold.items():
+        ordered = tuple(sorted(ps, key=lambda p: p.source_id))
+        out[fold] = (ordered, {p.source_id: i for i, p in enumerate(ordered)})
+    return out
 
 
 def _record_duplicate(

@@ -23,7 +23,9 @@ from .core.messages import short_repr, suggest
 from .ops import OPS, Step, make_step
 from .ops.jpeg import DecodeParams
 
-__all__ = ["Preset", "parse_presets", "journey_chain", "concrete_step", "PRESET_KEYS"]
+__all__ = [
+    "Preset", "parse_presets", "journey_chain", "concrete_step", "bind_preset_chains", "PRESET_KEYS",
+]  # fmt: skip
 
 PRESET_KEYS = ("source", "note", "chain")
 _METADATA_OPS = ("strip_metadata", "keep_metadata")
@@ -151,3 +153,20 @@ def journey_chain(
             hop.insert(at, Step("decode", decode_backend, DecodeParams()))
         steps += hop
     return tuple(steps)
+
+
+def bind_preset_chains(params: Any, presets: Mapping[str, Preset], path: str) -> Any:
+    """A copy of ``params`` (a record with a ``presets`` tuple of names and a ``chains`` field)
+    holding the named presets' chains, so its hash changes with any preset edit; unknown names
+    are config errors naming ``path``."""
+    for i, name in enumerate(params.presets):
+        if name not in presets:
+            names = sorted(presets)
+            raise ConfigError(
+                f"{path}.presets[{i}]: unknown preset {short_repr(name)}; {suggest(name, names)}"
+                f"available: {', '.join(names) or '(none: add a presets: map)'}"
+            )
+    bound = dataclasses.replace(params)
+    chains = tuple((n, presets[n].steps) for n in dict.fromkeys(params.presets))
+    object.__setattr__(bound, "chains", chains)
+    return bound

@@ -114,6 +114,10 @@ _BLOB = {
     "feather": 1.5,
 }
 
+# A splice donor (another image, larger than the sample regions), read-only as delivered.
+_DONOR = sample_image(48, 64)[::-1, ::-1].copy()
+_DONOR.setflags(write=False)
+
 # op name -> cases: (input state factory, step factory for a backend).
 OP_SAMPLES: dict[str, list[Case]] = {
     "center_crop": [
@@ -201,6 +205,37 @@ OP_SAMPLES: dict[str, list[Case]] = {
     ],
     "keep_metadata": [
         (lambda: _state(exif=_exif(1)), lambda b: make_step({"op": "keep_metadata"}))
+    ],
+    "splice": [
+        (
+            lambda: _state(donors={"d1": _DONOR}),
+            lambda b: make_step(
+                {
+                    "op": "splice",
+                    "region": _RECT,
+                    "donor_source_id": "d1",
+                    "donor_top": 9,
+                    "donor_left": 3,
+                }
+            ),
+        ),
+        (
+            lambda: _gray(donors={"d1": _DONOR}),
+            lambda b: make_step(
+                {
+                    "op": "splice",
+                    "region": {**_ELLIPSE, "feather": 2},
+                    "donor_source_id": "d1",
+                    "donor_top": 5,
+                    "donor_left": 11,
+                    "dst_top": 9,
+                    "dst_left": 2,
+                    "donor_chain": [{"op": "jpeg", "quality": 70}],
+                    "grid": "shifted",
+                    "shift": [3, 6],
+                }
+            ),
+        ),
     ],
     "strip_metadata": [
         (
@@ -362,6 +397,13 @@ AXIS_SAMPLES: dict[str, list[dict[str, Any]]] = {
     "manipulate": [
         {"ops": ["copy_move", "inpaint", "retouch"], "per_op": 2, "feather": 2},
         {"ops": ["retouch"], "shapes": ["blob"], "twin": False, "then": [{"op": "jpeg", "quality": 90}]},
+        {"ops": ["splice", "copy_move"], "ladder": {
+            "none": [], "quality=80": [{"op": "jpeg", "quality": 80}],
+            "hops=2": {"preset": "whatsapp-like", "hops": 2},
+            "q80+screenshot": {"then": [{"op": "jpeg", "quality": 80}], "preset": "screenshot"}}},
+        {"ops": ["splice"], "donor_chain": [{"op": "jpeg", "quality": 70}], "ladder": {
+            "aligned": {"grid": "aligned", "then": [{"op": "jpeg", "quality": 90}]},
+            "shifted": {"grid": "shifted", "then": [{"op": "jpeg", "quality": 90}]}}},
     ],
     "resize": [
         {
@@ -393,7 +435,10 @@ def _plan(name: str, params: Any, source_id: str, seed: int = 0) -> list:
     def rng_for(var: str) -> np.random.Generator:
         return np.random.default_rng(derive_seed(seed, source_id, f"{name}/{var}"))
 
-    return AXES.get(name).plan(params, PlanContext(source_id, rng_for))
+    def shared_rng(var: str) -> np.random.Generator:  # as plan_source seeds shared draws
+        return np.random.default_rng(derive_seed(seed, source_id, var))
+
+    return AXES.get(name).plan(params, PlanContext(source_id, rng_for, shared_rng=shared_rng))
 
 
 def _fingerprint(levels: list) -> list[tuple]:

@@ -143,6 +143,20 @@ def _copy_move_oracle(before: ImageState, out: ImageState, step: Step) -> np.nda
     return region_mask(*before.mask.shape, pasted) | before.mask
 
 
+def _splice_oracle(before: ImageState, out: ImageState, step: Step) -> np.ndarray:
+    p = step.params
+    h, w = before.mask.shape
+    top, left = (p.dst_top, p.dst_left) if p.dst_top is not None else (p.region.top, p.region.left)
+    if p.grid != "any":  # every position on the grid, the nearest one (smaller on a tie)
+        phase = (0, 0) if p.grid == "aligned" else p.shift
+        rows = [t for t in range(h - p.region.height + 1) if (t - p.donor_top) % 8 == phase[0]]
+        cols = [t for t in range(w - p.region.width + 1) if (t - p.donor_left) % 8 == phase[1]]
+        top = min(rows, key=lambda t: (abs(t - top), t))
+        left = min(cols, key=lambda t: (abs(t - left), t))
+    pasted = dataclasses.replace(p.region, top=top, left=left)
+    return region_mask(h, w, pasted) | before.mask
+
+
 MaskOracle = Callable[[ImageState, ImageState, Step], np.ndarray]
 
 # geometric op -> the output mask, recomputed from (input state, output state, step).
@@ -157,6 +171,7 @@ MASK_ORACLES: dict[str, MaskOracle] = {
     "copy_move": _copy_move_oracle,
     "inpaint": _region_oracle,
     "retouch": _region_oracle,
+    "splice": _splice_oracle,
 }
 
 

@@ -16,7 +16,7 @@ from degradebench.commands import BUILTIN, COMMANDS
 
 ROOT = Path(__file__).resolve().parents[1]
 API = ("load_config", "generate", "verify", "read_manifest", "evaluate", "load_model",
-       "write_report", "apply_chain", "variants")  # fmt: skip
+       "write_report", "apply_chain", "variants", "ManifestDataset", "Degrade")  # fmt: skip
 
 
 def test_import_is_cheap():
@@ -48,6 +48,9 @@ def test_api_names_are_the_layer_functions():
     assert db.evaluate is evaluators.evaluate
     assert db.load_model is evaluators.load_model
     assert db.write_report is evaluators.write_report
+    from degradebench import data
+
+    assert db.ManifestDataset is data.ManifestDataset and db.Degrade is data.Degrade
 
 
 def test_unknown_attribute_is_an_attribute_error():

@@ -93,3 +93,18 @@ def test_demo_end_to_end(tmp_path):
     for axis in ("jpeg", "double_jpeg", "crop", "whatsapp-like", "journey", "random-journey"):
         assert f"Axis <code>{axis}</code>" in html
     assert set(r["social"]) >= {"journey@1", "journey@2", "journey@3"}
+    # the forensic part: the localizer on the forgery levels the settings name, in the report
+    loc = r["localizer"]
+    rows = {(f["axis"], f["level"]): f for f in loc["figures"]}
+    assert set(rows) == {("forgery-jpeg", "none"), ("forgery-jpeg", "quality=90"),
+                         ("forgery-jpeg", "quality=70"), ("forgery-crop", "dy=3,dx=5"),
+                         ("forgery-social", "hops=1")}  # fmt: skip
+    assert all(0 <= f["pixel_f1"] <= 1 and 0 <= f["pixel_auc"] <= 1 for f in rows.values())
+    clean = rows[("forgery-jpeg", "none")]
+    assert clean["pixel_auc"] > 0.5  # splices: another camera's pixels, found on clean images
+    assert (r["out"] / "forgery-demo.yaml").exists()
+    for axis in ("forgery-jpeg", "forgery-crop", "forgery-social"):
+        assert f"Axis <code>{axis}</code>" in html
+        assert (r["report"].parent / "figures" / f"{axis}_overlays.png").exists()
+    assert "reference-localizer</code>: pixel F1" in html  # the localizer's headline
+    assert "(optimistic: best threshold per image)" in html

@@ -296,6 +296,8 @@ DIRECTION = {
     "auc": True, "balanced_accuracy": True, "tpr_at_fpr": True, "eer": False,
     "pixel_f1": True, "pixel_mcc": True, "pixel_f1_best": True, "pixel_mcc_best": True,
     "pixel_iou": True, "pixel_auc": True, "mae": False, "rmse": False, "within_5": True,
+    "image_auc": True, "image_balanced_accuracy": True, "image_tpr_at_fpr": True,
+    "image_eer": False,
 }  # fmt: skip
 
 
@@ -306,8 +308,10 @@ def test_registry_names_tasks_and_direction():
         assert m.name == name and m.higher_is_better is higher and m.doc
         assert m.optimistic is name.endswith("_best")
     assert [m.name for m in forensic_metrics("detection")] == [
-        "auc", "balanced_accuracy", "eer", "tpr_at_fpr"
+        "auc", "balanced_accuracy", "eer", "image_auc", "image_balanced_accuracy", "image_eer",
+        "image_tpr_at_fpr", "tpr_at_fpr",
     ]  # fmt: skip
+    assert FORENSIC_METRICS.get("image_eer").fn is FORENSIC_METRICS.get("eer").fn
     assert {m.name for m in forensic_metrics("localization")} == set(PIXEL)
     assert {m.name for m in forensic_metrics("regression")} == {"mae", "rmse", "within_5"}
     assert FORENSIC_METRICS.get("pixel_f1").fn is pixel_f1

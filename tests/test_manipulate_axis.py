@@ -90,7 +90,12 @@ def _plan(params: ManipulateParams, source_id: str, seed: int = 0) -> list:
     def rng_for(name: str) -> np.random.Generator:
         return np.random.default_rng(derive_seed(seed, source_id, f"manipulate/{name}"))
 
-    return AXES.get("manipulate").plan(params, PlanContext(source_id, rng_for))
+    def shared_rng(name: str) -> np.random.Generator:  # as plan_source seeds shared draws
+        return np.random.default_rng(derive_seed(seed, source_id, name))
+
+    return AXES.get("manipulate").plan(
+        params, PlanContext(source_id, rng_for, shared_rng=shared_rng)
+    )
 
 
 def _key(levels: list) -> list:
@@ -121,8 +126,8 @@ def test_shipped_manipulations_suite_plans_edits_and_twins() -> None:
     by_axis = {}
     for pl in plans:
         by_axis.setdefault(pl.axis, []).append(pl.level)
-    assert sorted(by_axis["manipulate"]) == ["authentic", *sorted(OPS3)]
-    assert sorted(by_axis["manipulate-jpeg90"]) == ["authentic", *sorted(OPS3)]
+    assert sorted(by_axis["manipulate"]) == ["authentic", *sorted([*OPS3, "splice"])]
+    assert sorted(by_axis["manipulate-jpeg90"]) == ["authentic", *sorted([*OPS3, "splice"])]
     assert all(pl.path.endswith(".jpg") for pl in plans if pl.axis == "manipulate-jpeg90")
 
 
@@ -145,8 +150,25 @@ def test_copy_move_with_drawn_placement_marks_only_changed_pixels() -> None:
 @pytest.mark.parametrize(
     ("mapping", "where", "what"),
     [
-        ({"ops": ["splice"]}, "ops[0]", "not available yet"),
-        ({"ops": ["copy-move"]}, "ops[0]", "copy_move, inpaint, retouch"),
+        ({"ops": ["copy-move"]}, "ops[0]", "splice, copy_move, inpaint, retouch"),
+        ({"ops": ["inpaint"], "grid": "aligned"}, "grid", "only used by splice"),
+        ({"ops": ["inpaint"], "donor_chain": [{"op": "jpeg", "quality": 70}]}, "donor_chain",
+         "add splice to ops"),
+        ({"ops": ["splice"], "donor": "same_label"}, "donor", "other_label"),
+        ({"ops": ["splice"], "shift": [0, 0]}, "shift", "got [0, 0]"),
+        ({"ops": ["inpaint"], "ladder": {}}, "ladder", "at least one level"),
+        ({"ops": ["inpaint"], "ladder": {"a/b": []}}, "ladder", "without '/'"),
+        ({"ops": ["inpaint"], "ladder": {"q": [{"op": "jepg"}]}}, "ladder.q.then[0].op", "jpeg"),
+        ({"ops": ["inpaint"], "ladder": {"q": {"hops": 2}}}, "ladder.q.hops", "add preset"),
+        ({"ops": ["inpaint"], "ladder": {"q": {"grid": "aligned"}}}, "ladder.q.grid", "splice"),
+        ({"ops": ["splice"], "ladder": {"q": {"grid": "diagonal"}}}, "ladder.q.grid", "aligned"),
+        ({"ops": ["splice"], "ladder": {"q": {"then": [], "color": 1}}}, "ladder.q.color",
+         "unknown key"),
+        ({"ops": ["inpaint"], "ladder": {"q": 5}}, "ladder.q", "list of steps or a mapping"),
+        ({"ops": ["inpaint"], "ladder": {"a": [], "b": []}}, "ladder.b", "same steps and grid"),
+        ({"ops": ["splice", "inpaint"],
+          "ladder": {"a": {"grid": "aligned"}, "b": {"grid": "shifted"}}}, "ladder.b",
+         "inpaint would be made twice"),
         ({"ops": ["inpaint"], "shapes": ["star"]}, "shapes[0]", "star"),
         ({"ops": ["inpaint"], "size": [0.3, 0.1]}, "size", "min must not exceed max"),
         ({"ops": ["inpaint"], "size": [0.1, 0.9]}, "size[1]", "0.9"),

@@ -1,8 +1,9 @@
 """Format ``builtin``: models shipped with degradebench, by name (``BUILTIN_MODELS``).
 
-``reference`` is the camera-model classifier; ``dummy`` a tiny deterministic model for smoke
-tests (``degradebench.evaluators.dummy``). Both are registered lazily (``"module:attr"``), so a
-name costs nothing until it is used.
+``reference`` is the camera-model classifier; ``reference-localizer`` the splice localizer built
+on its weights (``degradebench.evaluators.reference_localizer``); ``dummy`` a tiny deterministic
+model for smoke tests (``degradebench.evaluators.dummy``). All are registered lazily
+(``"module:attr"``), so a name costs nothing until it is used.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ __all__ = ["BUILTIN_MODELS", "FORMAT", "load"]
 
 BUILTIN_MODELS: Registry[Callable[[], Any]] = Registry("built-in model")
 BUILTIN_MODELS.register("reference", "degradebench.evaluators.reference:load_reference")
+BUILTIN_MODELS.register(
+    "reference-localizer",
+    "degradebench.evaluators.reference_localizer:load_reference_localizer",
+)
 BUILTIN_MODELS.register("dummy", "degradebench.evaluators.dummy:build")
 
 

@@ -11,6 +11,8 @@
 - :mod:`.forensic`: forensic-task kernels (``FORENSIC_METRICS``: detection, localization in
   :mod:`.forensic_pixel`, regression); :mod:`.regression`: the summary metrics of a numeric
   ``--target`` (``mae``, ``rmse``, ``within_5``).
+- :mod:`.forensic_levels`: forensic summary and curve rows per level (pixel means, detection
+  figures with weighted source-bootstrap CIs from :mod:`.forensic_boot`).
 
 Per-variant inputs are the columns of ``predictions.parquet``: ``correct``, ``top{k}_correct``,
 ``flipped``, ``tv_clean``, ``kl_clean``, ``confidence``.
@@ -44,6 +46,12 @@ from .forensic import (
     threshold_at_fpr,
     tpr_at_fpr,
     within_5,
+)
+from .forensic_levels import (
+    DetectionMetric,
+    ForensicLevels,
+    detection_metrics_for_target,
+    forensic_level_metrics,
 )
 from .levels import level_metrics
 from .order import AxisPoints, axis_points, numeric_x, severity_order
@@ -104,4 +112,8 @@ __all__ = [
     "RegressionMetric",
     "REGRESSION_METRICS",
     "regression_metrics",
+    "ForensicLevels",
+    "DetectionMetric",
+    "forensic_level_metrics",
+    "detection_metrics_for_target",
 ]

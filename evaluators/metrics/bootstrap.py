@@ -77,9 +77,16 @@ class Cell:
 def cell(
     metric: Metric, df: pd.DataFrame, boot: Bootstrap, sources: Iterable | None = None
 ) -> Cell:
-    """``metric`` over the rows of ``df`` (restricted to ``sources`` when given), by source."""
+    """``metric`` over the rows of ``df`` (restricted to ``sources`` when given), by source.
+
+    A metric that is not a sum of per-row statistics (detection AUC, EER: see
+    :mod:`.forensic_levels`) computes its own cell: ``metric.cell_of(df, boot)``.
+    """
     if sources is not None:
         df = df[df["source_id"].isin(set(sources))]
+    own = getattr(metric, "cell_of", None)
+    if own is not None:
+        return own(df, boot)
     stats = metric.stats(df)
     ps = boot.per_source(df["source_id"], stats)
     counts = ps[:, -1]

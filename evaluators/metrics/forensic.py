@@ -146,7 +146,12 @@ for _m in (
     ForensicMetric("within_5", "regression", True, within_5, "share with |error| <= 5"),
 ):  # fmt: skip
     register_forensic_metric(_m)
-del _m
+for _n in ("auc", "balanced_accuracy", "tpr_at_fpr", "eer"):  # from a map's maximum: image_*
+    _m = FORENSIC_METRICS.get(_n)
+    register_forensic_metric(ForensicMetric(
+        f"image_{_n}", _m.task, _m.higher_is_better, _m.fn, f"{_m.doc}, of the map's maximum",
+    ))  # fmt: skip
+del _m, _n
 
 
 def forensic_metrics(task: str) -> list[ForensicMetric]:

@@ -15,6 +15,8 @@ document three times:
 Figures go to ``DIR/figures/<axis>[_kind].png|.svg|.pdf`` (PNG at 200 dpi). With the manifest
 reachable (run.json names it), a contact sheet per axis shows one source through every level.
 A report whose inputs are unchanged (results, options, version: :mod:`.reuse`) is reused.
+A ``train-matrix`` folder among the inputs (it holds ``matrix.parquet``) adds the matrix section
+(:mod:`.matrix`: heat map and tables); given alone, the report is that section.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from .headline import identical_axes
 from .html import render_html
 from .latex import render_latex
 from .markdown import render_markdown
+from .matrix import is_matrix_dir, matrix_document, matrix_key, matrix_sections
 from .params import HEATMAP_PAIRS, heatmap_params, report_defaults
 from .reuse import forget_key, load_reusable, report_key, store_key
 from .runs import load_models
@@ -85,7 +88,9 @@ def write_report(
     """Write the report for one or more results folders (models side by side) into ``out``.
 
     Args:
-        results: folders written by ``evaluate``.
+        results: folders written by ``evaluate``; a ``train-matrix`` folder (it holds
+            ``matrix.parquet``) adds the matrix section (:mod:`.matrix`); matrix folders alone
+            make a report of their matrices.
         out: the report folder (created).
         title: the report's title (Markdown and HTML).
         min_count: heat-map cells with fewer sources than this are greyed out.
@@ -102,24 +107,31 @@ def write_report(
     options = _options(min_count, sheets, tuple(figures) if figures is not None else None)
     outp = Path(out)
     md_path, html_path, tex_path = outp / "report.md", outp / "report.html", outp / "report.tex"
+    matrices = [Path(r) for r in results if is_matrix_dir(r)]  # train-matrix folders
+    results = [r for r in results if not is_matrix_dir(r)]
     key = report_key([Path(r) for r in results] if results else [],
                      {"title": title, "min_count": options.min_count, "sheets": sheets,
-                      "figures": list(options.figures)})  # fmt: skip
-    rec = load_reusable(outp, key) if reuse and results else None
+                      "figures": list(options.figures),
+                      "matrices": matrix_key(matrices)})  # fmt: skip
+    rec = load_reusable(outp, key) if reuse and (results or matrices) else None
     if rec is not None:
         print(f"degradebench report: {outp} holds the report of these results and options "
               "(unchanged inputs); reusing it", file=sys.stderr)  # fmt: skip
         figs = [outp / f for f in rec["files"] if f.startswith("figures/")]
         same = [(str(a), str(b)) for a, b in rec.get("identical", [])]
         return ReportFiles(outp, md_path, html_path, tex_path, figs, same, reused=True)
-    models = load_models([Path(r) for r in results])
+    models = load_models([Path(r) for r in results]) if results or not matrices else []
     figdir = outp / "figures"
     figdir.mkdir(parents=True, exist_ok=True)
     forget_key(outp)
-    identical = identical_axes(models)
-    extra = [sheet_section(models, figdir)] if sheets else []
-    doc = build_document(models, title, figdir, options, [s for s in extra if s is not None],
-                         identical=identical)  # fmt: skip
+    identical = identical_axes(models) if models else {}
+    extra = [sheet_section(models, figdir)] if sheets and models else []
+    extra += matrix_sections(matrices, figdir)
+    if not models:  # matrix folders only
+        doc = matrix_document(extra, title)
+    else:
+        doc = build_document(models, title, figdir, options, [s for s in extra if s is not None],
+                             identical=identical)  # fmt: skip
     md_path.write_text(render_markdown(doc), encoding="utf-8")
     html_path.write_text(render_html(doc), encoding="utf-8")
     tex_path.write_text(render_latex(doc), encoding="utf-8")

@@ -18,6 +18,7 @@ from .document import (
     text,
 )
 from .figures import FIGURE_KINDS, save_figure
+from .forensic import forensic_definitions, forensic_level_tables, forensic_tables
 from .headline import headline, identical_axes
 from .runs import AxisKey, ModelResults, axis_keys
 from .tables import (
@@ -31,7 +32,7 @@ from .tables import (
     overview_table,
     summary_level_table,
 )
-from .view import AxisView, ReportOptions, safe_name
+from .view import AxisView, ReportOptions, classifies, localizes, safe_name
 
 __all__ = ["build_document", "axis_views", "DEFINITIONS"]
 
@@ -92,14 +93,23 @@ def _axis_section(view: AxisView, figdir: Path, identical: dict) -> Section:
                              f"a re-encode skipped or a zero offset): {where} variants."),
                         "note"))  # fmt: skip
     s.add(*_figures(view, figdir))
-    table = summary_level_table(view) if by_library(view) else axis_table(view)
-    table.formats = frozenset({"md", "html"})
-    s.add(table)
-    grouped = group_table(view)
-    if grouped is not None:
-        grouped.formats = frozenset({"md", "html"})
-        s.add(grouped)
-    return s
+    cview = _classifying(view)
+    tables = [] if cview is None else [
+        summary_level_table(cview) if by_library(cview) else axis_table(cview), group_table(cview)]
+    tables += forensic_tables(view)  # LaTeX: every axis in one table per kind (build_document)
+    for t in tables:
+        if t is not None:
+            t.formats = frozenset({"md", "html"})
+    return s.add(*tables)
+
+
+def _classifying(view: AxisView) -> AxisView | None:
+    """The view with the models that classify on this axis (all of them when no model
+    localizes: a classification report is built as before); None when none does."""
+    models = view.classified()
+    if len(models) == len(view.models):
+        return view
+    return AxisView(view.key, models, view.label, view.stem, view.options) if models else None
 
 
 def _provenance(models: list[ModelResults]) -> list[Bullets]:
@@ -130,22 +140,35 @@ def build_document(
     models_table = model_table(models)
     models_table.formats = frozenset({"md", "html"})  # specs are paths and code names: not for a paper
     doc.sections.append(Section(text("Models"), "models").add(models_table))
-    overview = overview_table(views, models)
-    for row, v in zip(overview.rows, views):
-        if v.key in identical and identical[v.key].whole_axis:
-            row[0] += " (identical to clean: re-encode skipped)"
-    doc.sections.append(Section(text("Axes at a glance"), "axes").add(
-        Definitions(DEFINITIONS), overview))  # fmt: skip
+    # Accuracy tables: the classifiers only, on their axes (all models when none localizes).
+    cmodels = [m for m in models if classifies(m)] if any(map(localizes, models)) else models
+    cviews = [v for v in (_classifying(v) for v in views) if v is not None] if cmodels else []
+    last = [d for d in DEFINITIONS if d[0] in ("n", "–")]  # for every figure
+    first = [d for d in DEFINITIONS if d not in last] if cviews else []  # accuracy figures
+    glance = Section(text("Axes at a glance"), "axes").add(
+        Definitions(first + forensic_definitions(models) + last))  # fmt: skip
+    if cviews:
+        overview = overview_table(cviews, cmodels)
+        for row, v in zip(overview.rows, cviews):
+            if v.key in identical and identical[v.key].whole_axis:
+                row[0] += " (identical to clean: re-encode skipped)"
+        glance.add(overview)
+    doc.sections.append(glance)
     glob = global_table(models)
     if glob is not None:
         doc.sections.append(Section(text("Overall figures"), "overall").add(glob))
     doc.sections += [_axis_section(v, figdir, identical) for v in views]
-    levels = level_table(views, models)
+    levels = level_table(cviews, cmodels) if cviews else None
     if levels is not None:
         levels.formats = frozenset({"tex"})
         doc.sections.append(Section(text("All levels"), "levels").add(levels))
+    forensic = forensic_level_tables(views)
+    for t in forensic:
+        t.formats = frozenset({"tex"})
+    if forensic:
+        doc.sections.append(Section(text("Forensic figures, all levels"), "forensic").add(*forensic))
     doc.sections += extra_sections or []
-    mc = mcnemar_table(models)
+    mc = mcnemar_table(cmodels)
     if mc is not None:
         note = Paragraph(text("McNemar's exact test on paired correctness per axis, between "
                               "different models on the same variants."), "note")  # fmt: skip

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .document import Paragraph, code, text
+from .forensic_headline import localizer_sentence
 from .params import x_param
 from .runs import CLEAN, AxisKey, ModelResults
-from .view import AxisView, fmt
+from .view import AxisView, fmt, localizes
 
 __all__ = ["headline", "identical_axes", "variant_hashes", "Identical"]
 
@@ -36,6 +37,16 @@ def variant_hashes(m: ModelResults) -> pd.DataFrame | None:
         return None
     df = pd.concat(parts, ignore_index=True).drop_duplicates("variant_id")
     return df.set_index("variant_id")
+
+
+def _authentic_twins(pred: pd.DataFrame) -> pd.Series:
+    """Rows that are a forgery ladder's authentic twins (not manipulated, on an axis that has
+    manipulated variants): identical to clean at a lossless level by design, not a no-op."""
+    if "manipulated" not in pred:
+        return pd.Series(False, index=pred.index)
+    manip = pred["manipulated"].astype("boolean").fillna(False).astype(bool)
+    forged = manip.groupby([pred["_suite"], pred["axis"]]).transform("any")
+    return forged & ~manip
 
 
 @dataclass
@@ -65,7 +76,7 @@ def identical_axes(models: list[ModelResults]) -> dict[AxisKey, Identical]:
         if src is not None:  # a pass-through of the source file (the clean one is re-saved)
             same |= p["sha"].to_numpy() == src.to_numpy()
         p = p.assign(same=same & p["sha"].notna().to_numpy())
-        p = p[p["axis"] != CLEAN]
+        p = p[(p["axis"] != CLEAN) & ~_authentic_twins(m.pred)]
         for (suite, axis), g in p.groupby(["_suite", "axis"], sort=False):
             if not g["same"].any() or (suite, axis) in out:
                 continue
@@ -102,6 +113,8 @@ def _lowest_auc(m: ModelResults, views: list[AxisView]) -> tuple | None:
 
 
 def _model_sentence(m: ModelResults, views: list[AxisView], identical: dict) -> list:
+    if localizes(m):
+        return localizer_sentence(m, views, identical)
     clean = next((c for v in views if (c := v.clean(m, "accuracy"))), None)
     if clean is None:
         return [code(m.name), ": no labels, so no accuracy (see the flip rates below). "]
@@ -126,12 +139,16 @@ def headline(models: list[ModelResults], views: list[AxisView], identical: dict)
     suites = list(dict.fromkeys(s for m in models for s in m.suites() if s))
     datasets: list[str] = []
     n_src, n_var = 0, 0
-    for m in models[:1]:
-        if len(m.pred):
-            if "dataset" in m.pred:
-                datasets = [str(d) for d in pd.unique(m.pred["dataset"].dropna())]
-            n_src = m.pred["source_id"].nunique()
-            n_var = len(m.pred)
+    # A localizer's variants (a forgery suite) are others than a classifier's: count them all.
+    counted = models if any(localizes(m) for m in models) else models[:1]
+    preds = [m.pred for m in counted if len(m.pred)]
+    if preds:
+        p = pd.concat([x[[c for c in ("dataset", "source_id", "variant_id") if c in x]]
+                       for x in preds], ignore_index=True)  # fmt: skip
+        if "dataset" in p:
+            datasets = [str(d) for d in pd.unique(p["dataset"].dropna())]
+        n_src = p["source_id"].nunique()
+        n_var = p["variant_id"].nunique() if len(counted) > 1 else len(p)
     names = ", ".join(m.name for m in models)
     parts: list = [f"{len(models)} model{'s' if len(models) > 1 else ''} ({names}) evaluated on "
                    f"{len(views)} axes"]  # fmt: skip

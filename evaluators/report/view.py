@@ -25,6 +25,8 @@ __all__ = [
     "axis_type",
     "no_negative_zero",
     "series_label",
+    "classifies",
+    "localizes",
 ]
 
 MISSING = "–"  # one spelling for "no value" everywhere; never "nan"
@@ -135,6 +137,27 @@ def clean_value(m: ModelResults, metric: str, suite: str) -> tuple[float, float,
     return float(row["value"]), float(row["ci_low"]), float(row["ci_high"]), int(row["n"])
 
 
+CLASSIFICATION_METRICS = ("accuracy", "flip_rate")
+
+
+def _has_metric(df: pd.DataFrame, pick) -> bool:
+    if not len(df) or "metric" not in df:
+        return False
+    sel = df["metric"].astype(str).map(pick)
+    return bool(sel.any() and pd.to_numeric(df.loc[sel, "value"], errors="coerce").notna().any())
+
+
+def classifies(m: ModelResults, rows: pd.DataFrame | None = None) -> bool:
+    """Whether the model has classification figures (accuracy or flip rate with a value), in
+    ``rows`` (a frame of its summary or curves) or its whole summary."""
+    return _has_metric(m.summary if rows is None else rows, CLASSIFICATION_METRICS.__contains__)
+
+
+def localizes(m: ModelResults) -> bool:
+    """Whether the model produced localization figures (``pixel_*`` rows in summary.parquet)."""
+    return _has_metric(m.summary, lambda name: name.startswith("pixel_"))
+
+
 @dataclass
 class AxisView:
     """One (suite, axis) across models."""
@@ -194,6 +217,13 @@ class AxisView:
         """Curve metrics present for this axis (accuracy, flip_rate)."""
         return [mt for mt in ("accuracy", "flip_rate")
                 if any(len(self.curve_rows(m, mt)) for m in self.models)]  # fmt: skip
+
+    def classified(self) -> list[ModelResults]:
+        """The models whose accuracy and flip-rate figures this axis shows: every model when none
+        localizes (a classification report as before), else those with such curves here."""
+        if not any(localizes(m) for m in self.models):
+            return list(self.models)
+        return [m for m in self.models if classifies(m, m.rows("curves", self.key))]
 
     def preds(self, m: ModelResults) -> pd.DataFrame:
         """Predictions of one model on this axis."""

@@ -1,56 +1,64 @@
-"""The ``manipulate`` axis: doctored variants (copy-move, inpaint, retouch), each level one
-manipulation op, plus an authentic twin (same host, same later chain, no manipulation).
+"""The ``manipulate`` axis: doctored variants (splice, copy-move, inpaint, retouch), each with an
+authentic twin (same host, same later chain, no manipulation), optionally over a ``ladder`` of
+later chains (JPEG qualities, crops, resizes, platform hops, ...).
 
-The planner draws everything (region shape, size and position; copy-move destination, angle and
-scale; inpaint method; retouch effect, its parameter and noise seed) from ``ctx.rng_for(slot)``
-and writes the drawn values into the chain steps and ``axis_params``. A planner does not know the
-image size (planning is pure on the suite and source id), so regions are :class:`RelRegion`\\s:
-sides as fractions of the shorter image side, positions as fractions of the free range; the op
-resolves them to pixels from the image it gets (pure arithmetic, recorded in the chain as given).
+The planner draws everything (region shape, size and position; splice donor and positions;
+copy-move destination, angle and scale; inpaint method; retouch effect, its parameter and noise
+seed; see ``_edits``) from ``ctx.shared_rng(f"manipulate/{slot}")``, ``slot`` being the op (or
+``op-k`` with ``per_op`` > 1): every manipulate axis of a suite draws the same edit for a source,
+so axes and ladder levels compare like with like. Drawn values are written into the chain steps
+and ``axis_params``. A splice's donor is another source of the host's fold (``ctx.peers``): one
+with another label for ``donor: other_label`` (falling back to any, with a ``donor_note``, when
+every other source of the fold shares the host's label), any for ``donor: any``; when the fold
+has no other source the step holds no donor and the reason, the op refuses to run and the
+variant is listed in ``errors.parquet``.
 
-Levels are the planned ones: ``copy_move``, ``inpaint``, ``retouch`` (with ``per_op`` > 1 their
-variants are ``copy_move-1``, ``copy_move-2``, ...) and ``authentic``. Every twin of a source has
-the same chain (``then`` + output), so the same bytes and variant id: the source gets ONE
-authentic twin, shared by its manipulated variants (``twin_of`` in its ``axis_params``).
-``then`` steps run after the manipulation, on the manipulated variants and the twin alike; when
-the last one is an encoder it writes the file (``save`` must then be left out).
+Without ``ladder``, levels are the ops (with ``per_op`` > 1 the variants are ``copy_move-1``,
+``copy_move-2``, ...) and ``authentic``: every twin of a source has the same chain (``then`` +
+output), so the source gets ONE twin, shared by its manipulated variants (``twin_of`` in its
+``axis_params``). ``then`` steps run after the manipulation; when the last one is an encoder it
+writes the file (``save`` must then be left out).
+
+With ``ladder`` (see ``_ladder``), levels are the ladder names in YAML order; each holds one
+variant per op (named ``<level>/<op>``; the ``manipulation`` column tells them apart) and the
+authentic twin ``<level>/authentic``. The steps after the edit are the axis' ``then``, the
+level's steps and, unless they end with an encoder, the output (``save``). When a level's twin
+would repeat an earlier level's (levels that differ only in the splice ``grid``), the earlier
+twin serves both: one file per chain.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import field
 from typing import Any
-
-import numpy as np
 
 from ..core.errors import ConfigError
 from ..core.messages import short_repr
 from ..core.records import record, spec, to_plain
-from ..ops import OPS, Step, make_step
-from ..ops.copy_move import CopyMoveParams
-from ..ops.inpaint import INPAINT_METHODS, InpaintParams
+from ..ops import OPS, Step, canonical_chain
 from ..ops.jpeg import SUBSAMPLINGS
-from ..ops.regions import REGION_SHAPES, RelRegion
-from ..ops.retouch import RETOUCH_FIELDS, RetouchParams
+from ..ops.regions import REGION_SHAPES
 from ._base import AxisDef, Level, PlanContext, check_output, output_step, register_axis
+from ._edits import DONOR_MODES, GRIDS, draw_edit
+from ._ladder import Rung, bind_ladder, concrete_steps, parse_ladder, replace_grid, rung_steps
 
 __all__ = ["ManipulateParams", "plan_manipulate", "MANIPULATE_OPS", "AUTHENTIC"]
 
-MANIPULATE_OPS = ("copy_move", "inpaint", "retouch")
-NOT_YET = ("splice",)  # named by issue 14, not built yet
+MANIPULATE_OPS = ("splice", "copy_move", "inpaint", "retouch")
 AUTHENTIC = "authentic"
-ANGLE = 15.0  # copy-move rotation drawn from [-ANGLE, ANGLE] degrees
-SCALE = (0.9, 1.1)  # copy-move scale range
 
 
 @record
 class ManipulateParams:
     """Which manipulation ops (``per_op`` variants each), region ``shapes`` and ``size`` [min,
-    max] (fraction of the shorter image side), ``feather`` (px), the authentic ``twin``, later
-    steps ``then`` and the output (``save`` png | jpeg at ``quality``)."""
+    max] (fraction of the shorter image side), ``feather`` (px), the authentic ``twin``, splice
+    ``donor`` / ``donor_chain`` / ``grid`` / ``shift``, later steps ``then``, an optional
+    ``ladder`` of later chains and the output (``save`` png | jpeg at ``quality``)."""
 
     ops: tuple[str, ...] = field(
-        metadata=spec(nonempty=True, distinct=True, doc="copy_move, inpaint, retouch")
+        metadata=spec(nonempty=True, distinct=True, doc="splice, copy_move, inpaint, retouch")
     )
     shapes: tuple[str, ...] = field(
         default=REGION_SHAPES, metadata=spec(choices=REGION_SHAPES, nonempty=True, distinct=True)
@@ -59,18 +67,25 @@ class ManipulateParams:
     feather: float = field(default=0.0, metadata=spec(lo=0.0, hi=64.0))
     per_op: int = field(default=1, metadata=spec(lo=1, hi=16))
     twin: bool = True
+    donor: str = field(default="other_label", metadata=spec(choices=DONOR_MODES))
+    donor_chain: tuple[Any, ...] = field(
+        default=(), metadata=spec(doc="splice: steps run on the whole donor before cutting")
+    )
+    grid: str = field(default="any", metadata=spec(choices=GRIDS))
+    shift: tuple[int, int] = field(default=(4, 4), metadata=spec(lo=0, hi=7))
     then: tuple[Any, ...] = field(default=(), metadata=spec(doc="chain steps after the edit"))
+    ladder: dict | None = field(default=None, metadata=spec(doc="level name -> later steps"))
     save: str | None = field(default=None, metadata=spec(choices=("png", "jpeg")))
     quality: int | None = field(default=None, metadata=spec(lo=1, hi=100))
     subsampling: str = field(default="4:2:0", metadata=spec(choices=SUBSAMPLINGS))
     backend: str = field(default="pillow", metadata=spec(choices=("pillow", "opencv")))
+    # Parsed from ``ladder`` (YAML order) and, when the suite is parsed, the chains of the presets
+    # it names (see bind_presets): the suite's hash changes with any preset edit.
+    rungs: tuple[Rung, ...] = field(default=(), init=False)
+    chains: tuple[tuple[str, tuple[Step, ...]], ...] = field(default=(), init=False)
 
     def _check(self) -> None:
         for i, op in enumerate(self.ops):
-            if op in NOT_YET:
-                raise ConfigError(
-                    f"ops[{i}]: {op!r} is not available yet; allowed: {', '.join(MANIPULATE_OPS)}"
-                )
             if op not in MANIPULATE_OPS:
                 raise ConfigError(
                     f"ops[{i}]: must be one of {', '.join(MANIPULATE_OPS)}; got {short_repr(op)}"
@@ -78,9 +93,13 @@ class ManipulateParams:
         lo, hi = self.size
         if lo > hi:
             raise ConfigError(f"size: min must not exceed max, got [{lo:g}, {hi:g}]")
-        steps = tuple(make_step(s, f"then[{i}]") for i, s in enumerate(self.then))
+        self._check_splice()
+        steps = concrete_steps(self.then, "then")
         object.__setattr__(self, "then", steps)
-        if steps and OPS.get(steps[-1].op).encoder is not None:
+        if self.ladder is not None:
+            rungs = parse_ladder(self.ladder, self.ops)
+            object.__setattr__(self, "rungs", rungs)
+        elif steps and OPS.get(steps[-1].op).encoder is not None:
             if self.save is not None or self.quality is not None:
                 raise ConfigError(
                     f"save: then ends with the encoder {steps[-1].op!r}, which writes the file; "
@@ -90,85 +109,96 @@ class ManipulateParams:
         object.__setattr__(self, "save", self.save or "png")
         check_output(self.save, self.quality)
 
-    def tail(self) -> tuple[Step, ...]:
-        """The steps after the manipulation: ``then`` and, unless it ends with one, the encoder."""
-        if self.save is None:
-            return self.then
-        return (*self.then, output_step(self.save, self.quality, self.subsampling, self.backend))
+    def _check_splice(self) -> None:
+        if self.shift == (0, 0):
+            raise ConfigError("shift: a shifted grid moves by 1..7 in some direction, got [0, 0]")
+        object.__setattr__(self, "donor_chain", concrete_steps(self.donor_chain, "donor_chain"))
+        if "splice" in self.ops:
+            return
+        if self.donor_chain or self.grid != "any":
+            key = "donor_chain" if self.donor_chain else "grid"
+            raise ConfigError(f"{key}: only used by splice; add splice to ops or remove {key}")
+
+    def bind_presets(self, presets: Mapping[str, Any], path: str) -> ManipulateParams:
+        """A copy holding the chains of the presets the ladder names (unknown: config error)."""
+        chains = bind_ladder(self.rungs, presets, path)
+        bound = dataclasses.replace(self)
+        object.__setattr__(bound, "chains", chains)
+        return bound
+
+    def output(self, steps: tuple[Step, ...]) -> tuple[Step, ...]:
+        """``steps`` and, unless they end with one, the output encoder (``save``)."""
+        if steps and OPS.get(steps[-1].op).encoder is not None:
+            return steps
+        return (*steps, output_step(self.save, self.quality, self.subsampling, self.backend))
 
 
-def _r(x: float, nd: int = 4) -> float:
-    return round(float(x), nd)
-
-
-def _region(p: ManipulateParams, rng: np.random.Generator) -> RelRegion:
-    """A drawn region: shape, sides in ``size``, position, and the shape's own draws."""
-    shape = p.shapes[int(rng.integers(len(p.shapes)))]
-    size_h, size_w = (_r(v) for v in rng.uniform(*p.size, size=2))
-    y, x = (_r(v) for v in rng.uniform(0.0, 1.0, size=2))
-    vertices, harmonics = None, ()
-    if shape == "polygon":  # a star-shaped polygon: sorted angles, radii 0.3..0.5 of the box
-        n = int(rng.integers(3, 8))
-        theta = np.sort(rng.uniform(0.0, 2 * np.pi, n))
-        rad = rng.uniform(0.3, 0.5, n)
-        vertices = tuple(
-            (_r(0.5 + r * np.sin(t)), _r(0.5 + r * np.cos(t))) for t, r in zip(theta, rad)
-        )
-    elif shape == "blob":  # amplitudes sum below 0.75 (< 1, as Region requires)
-        amps, phases = rng.uniform(0.0, 0.25, 3), rng.uniform(0.0, 360.0, 3)
-        harmonics = tuple((_r(a), _r(ph, 2)) for a, ph in zip(amps, phases))
-    return RelRegion(shape, y, x, size_h, size_w, vertices, harmonics, p.feather)
-
-
-def _retouch(region: RelRegion, rng: np.random.Generator) -> RetouchParams:
-    effect = tuple(RETOUCH_FIELDS)[int(rng.integers(len(RETOUCH_FIELDS)))]
-    if effect == "blur":
-        return RetouchParams(region, effect, sigma=_r(rng.uniform(1.5, 3.0), 3))
-    if effect == "median":
-        return RetouchParams(region, effect, ksize=int(rng.choice([3, 5, 7])))
-    if effect == "sharpen":
-        return RetouchParams(region, effect, sigma=1.0, amount=_r(rng.uniform(1.0, 2.0), 3))
-    if effect == "gamma":
-        g = rng.uniform(0.6, 0.85) if rng.integers(2) else rng.uniform(1.2, 1.6)
-        return RetouchParams(region, effect, gamma=_r(g, 3))
-    seed = int(rng.integers(2**31))
-    return RetouchParams(region, effect, sigma=_r(rng.uniform(4.0, 10.0), 3), seed=seed)
-
-
-def _edit(op: str, p: ManipulateParams, rng: np.random.Generator) -> Step:
-    """The manipulation step of ``op`` with every parameter drawn from ``rng``."""
-    region = _region(p, rng)
-    if op == "copy_move":
-        dst_y, dst_x = (_r(v) for v in rng.uniform(0.0, 1.0, size=2))
-        angle = _r(rng.uniform(-ANGLE, ANGLE), 2)
-        scale = _r(rng.uniform(*SCALE), 3)
-        params = CopyMoveParams(region, angle=angle, scale=scale, dst_y=dst_y, dst_x=dst_x)
-    elif op == "inpaint":
-        method = tuple(INPAINT_METHODS)[int(rng.integers(len(INPAINT_METHODS)))]
-        params = InpaintParams(region, method=method)
-    else:
-        params = _retouch(region, rng)
-    return Step(op, "opencv", params)
-
-
-def plan_manipulate(p: ManipulateParams, ctx: PlanContext) -> list[Level]:
-    """``per_op`` drawn variants per op (level: the op), then the shared authentic twin."""
-    tail = p.tail()
-    levels, names = [], []
+def _edits(p: ManipulateParams, ctx: PlanContext) -> list[tuple[str, Step]]:
+    """(slot, step) per drawn edit: ``per_op`` per op, each from the suite-shared generator."""
+    out = []
     for op in p.ops:
         for k in range(1, p.per_op + 1):
             slot = f"{op}-{k}" if p.per_op > 1 else op
-            step = _edit(op, p, ctx.rng_for(slot))
-            params = {"manipulation": op, **to_plain(step.params)}
-            if p.twin:
-                params["twin"] = AUTHENTIC
-            variant = slot if p.per_op > 1 else None
-            levels.append(Level(op, None, params, (step, *tail), slot, variant=variant))
-            names.append(slot)
+            out.append((slot, draw_edit(op, p, ctx.shared_rng(f"manipulate/{slot}"), ctx)))
+    return out
+
+
+def _edit_params(step: Step, twin: str | None) -> dict:
+    params = {"manipulation": step.op, **to_plain(step.params)}
+    if twin is not None:
+        params["twin"] = twin
+    return params
+
+
+def _plain_levels(p: ManipulateParams, edits: list[tuple[str, Step]]) -> list[Level]:
+    """No ladder: level = op, then the one shared authentic twin."""
+    tail = p.output(p.then)
+    twin = AUTHENTIC if p.twin else None
+    levels = []
+    for slot, step in edits:
+        variant = slot if p.per_op > 1 else None
+        levels.append(
+            Level(step.op, None, _edit_params(step, twin), (step, *tail), slot, variant=variant)
+        )
     if p.twin:
-        params = {"manipulation": "none", "twin_of": names}
+        params = {"manipulation": "none", "twin_of": [slot for slot, _ in edits]}
         levels.append(Level(AUTHENTIC, None, params, tail, AUTHENTIC))
     return levels
+
+
+def _ladder_levels(p: ManipulateParams, edits: list[tuple[str, Step]]) -> list[Level]:
+    """Per ladder level: one variant per edit (``<level>/<slot>``) and the authentic twin
+    ``<level>/authentic`` (the earlier level's twin when the twin chain repeats)."""
+    chains = dict(p.chains)
+    levels: list[Level] = []
+    twins: dict[str, tuple[str, list[str]]] = {}  # twin chain -> (twin name, its twin_of)
+    for rung in p.rungs:
+        tail = p.output(rung_steps(rung, p.then, chains))
+        key = canonical_chain(tail)
+        shared = twins.get(key)
+        twin = shared[0] if shared else f"{rung.name}/{AUTHENTIC}"
+        names = []
+        for slot, step in edits:
+            name = f"{rung.name}/{slot}"
+            edit = replace_grid(step, rung.entry.grid)
+            params = _edit_params(edit, twin if p.twin else None)
+            levels.append(Level(rung.name, rung.value, params, (edit, *tail), name, variant=name))
+            names.append(name)
+        if not p.twin:
+            continue
+        if shared:  # the earlier twin's axis_params list these variants too
+            shared[1].extend(names)
+            continue
+        twins[key] = (twin, names)
+        params = {"manipulation": "none", "twin_of": names}
+        levels.append(Level(rung.name, rung.value, params, tail, twin, variant=twin))
+    return levels
+
+
+def plan_manipulate(p: ManipulateParams, ctx: PlanContext) -> list[Level]:
+    """The drawn edits at each level (``ladder`` levels, or one level per op) with their twins."""
+    edits = _edits(p, ctx)
+    return _ladder_levels(p, edits) if p.rungs else _plain_levels(p, edits)
 
 
 register_axis(
@@ -176,6 +206,7 @@ register_axis(
         "manipulate",
         ManipulateParams,
         plan_manipulate,
-        doc="copy-move, inpaint and retouch with drawn regions, plus an authentic twin",
+        doc="splice, copy-move, inpaint and retouch with drawn regions and donors, each with an "
+        "authentic twin, optionally over a ladder of later chains",
     )
 )

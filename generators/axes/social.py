@@ -19,15 +19,13 @@ variant of it (its file named by the journey), so ``n`` per level never depends 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import field
 
 from ..core.errors import ConfigError
-from ..core.messages import short_repr, suggest
 from ..core.records import record, repeats, spec
 from ..ops import Step
-from ..presets import Preset, journey_chain
+from ..presets import Preset, bind_preset_chains, journey_chain
 from ._base import AxisDef, Level, PlanContext, register_axis
 
 __all__ = ["SocialParams", "MODES", "MAX_HOPS", "RANDOM_LEVEL"]
@@ -88,17 +86,7 @@ class SocialParams:
 
     def bind_presets(self, presets: Mapping[str, Preset], path: str) -> SocialParams:
         """A copy holding the named presets' chains; unknown names are config errors."""
-        for i, name in enumerate(self.presets):
-            if name not in presets:
-                names = sorted(presets)
-                raise ConfigError(
-                    f"{path}.presets[{i}]: unknown preset {short_repr(name)}; {suggest(name, names)}"
-                    f"available: {', '.join(names) or '(none: add a presets: map)'}"
-                )
-        bound = dataclasses.replace(self)
-        chains = tuple((n, presets[n].steps) for n in dict.fromkeys(self.presets))
-        object.__setattr__(bound, "chains", chains)
-        return bound
+        return bind_preset_chains(self, presets, path)
 
 
 def _level(

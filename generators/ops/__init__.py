@@ -23,6 +23,7 @@ from . import (  # noqa: F401  (registration side effects)
     retouch,
     screenshot,
     skip,
+    splice,
     webp,
 )
 from ._base import OPS, ImageState, OpDef, Step, canonical_chain, make_step, register_op, run_chain

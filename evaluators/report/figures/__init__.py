@@ -21,3 +21,5 @@ FIGURE_KINDS.register("paths", "degradebench.evaluators.report.figures.paths:dra
 FIGURE_KINDS.register(
     "libraries", "degradebench.evaluators.report.figures.libraries:draw_libraries"
 )
+FIGURE_KINDS.register("forensic", "degradebench.evaluators.report.figures.forensic:draw_forensic")
+FIGURE_KINDS.register("overlays", "degradebench.evaluators.report.figures.overlays:draw_overlays")

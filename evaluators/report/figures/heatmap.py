@@ -76,7 +76,7 @@ def _panels(view: AxisView, models: list, pair: tuple[str, str]) -> list[tuple]:
 def draw_heatmap(view: AxisView) -> list[Drawn]:
     """Heat maps side by side (per model, and per boolean group such as ``aligned``) over the
     axis's two varying parameters."""
-    models = [m for m in view.models if len(view.preds(m))]
+    models = [m for m in view.classified() if len(view.preds(m))]  # a localizer has no accuracy
     if not models:
         return []
     first = view.preds(models[0])

@@ -92,6 +92,8 @@ def draw_libraries(view: AxisView) -> list[Drawn]:
     name = x_param(pred) or "level value"
     metrics = [mt for mt in ("accuracy", "flip_rate") if any(len(view.curve_rows(m, mt))
                                                              for m in view.models)]  # fmt: skip
+    if not metrics:  # no classification figures on this axis (a localizer's: forensic kind)
+        return []
     fig = Figure(figsize=(4.6 * len(metrics), 4.2), layout="constrained")
     for j, metric in enumerate(metrics):
         ax = fig.add_subplot(1, len(metrics), j + 1)

@@ -118,7 +118,7 @@ def _draw_method(view: AxisView, method: str, metrics: list[str]) -> Figure:
 def draw_paths(view: AxisView) -> list[Drawn]:
     """One figure per method of a resize-family axis, a series per library path."""
     paths = resize_paths(view)
-    if paths is None:
+    if paths is None or not view.classified():  # a localizer's figures: the forensic kind
         return []
     labelled = any(len(view.curve_rows(m, "accuracy")) for m in view.models)
     metrics = (["accuracy"] if labelled else []) + ["flip_rate"]
