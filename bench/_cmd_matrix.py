@@ -43,13 +43,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--quick",
         action="store_true",
         help="a small dataset and a short recipe (CI-sized: minutes on 2 cores; not the "
-        "measured matrix); use another --out than the full run",
+        "measured matrix); use another --out than the full run. With --dataset-root, the "
+        "quick dataset is not built (that folder is used as given): only the short recipe "
+        "applies",
     )
     p.add_argument(
         "--dataset-root",
         metavar="DIR",
-        help="train and evaluate on this dataset (a folder with list.csv or a folder-per-class "
-        "tree) instead of building the virtual cameras",
+        help="train and evaluate on this dataset (a folder with list.csv or list.parquet, or a "
+        "folder-per-class tree) instead of building the virtual cameras (also with --quick)",
     )
     add_config_option(p)
     add_jobs_option(p, "processes for building, generating and training (policies at once)")
@@ -60,6 +62,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="torch threads per training (default 1; the weights depend on this number)",
     )
     p.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
+    p.add_argument(
+        "--patches-per-image",
+        type=int,
+        default=None,
+        help="override the recipe's random patches per image and epoch",
+    )
     p.add_argument("--device", default="auto", help="auto, cuda or cpu for the evaluation")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
@@ -76,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         args.out, policies=args.policies, quick=args.quick, dataset_root=args.dataset_root,
         config=args.config, jobs=args.jobs, threads=args.threads, device=args.device,
         progress=not args.no_progress, epochs=args.epochs,
+        patches_per_image=args.patches_per_image,
     )  # fmt: skip
     table = summary_frame(r["frame"], r["summary"])
     if len(table.columns):

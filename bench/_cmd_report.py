@@ -24,7 +24,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
             "with McNemar's paired test per axis between different models. Forensic results (a "
             "localizer, a detector) get curves of their pixel and detection figures per axis "
             "(best-threshold figures labelled optimistic), tables per level with n, and per "
-            "level a row of example overlays (image | true mask | predicted map)."
+            "level a row of example overlays (image | true mask | predicted map). Regression "
+            "results (a numeric --target such as primary_quality) get curves of MAE / RMSE and "
+            "within 5 per axis with n, a table per level and the clean MAE in the headline."
         ),
     )
     p.add_argument(

@@ -41,8 +41,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument(
         "--dataset-root",
         type=Path,
-        help="a folder-per-class dataset with list.csv (default: build the default "
-        "virtual-cameras dataset into OUT/data)",
+        help="a folder holding list.csv or list.parquet (path,label[,group]), or a "
+        "folder-per-class tree (default: build the default virtual-cameras dataset into "
+        "OUT/data)",
     )
     p.add_argument(
         "--out",
@@ -96,7 +97,10 @@ def run(args: argparse.Namespace) -> int:
     from degradebench.generators.core.errors import ConfigError
 
     if args.jobs == 0 or args.jobs < -1:
-        raise ConfigError(f"--jobs: must be a positive integer or -1, got {args.jobs}")
+        raise ConfigError(
+            f"--jobs: must be a positive integer or -1, got {args.jobs}; e.g. --jobs 2, or -1 "
+            "for every core"
+        )
     # the policy first: a misspelt name fails before the dataset is built
     degrade = Degrade(args.policy, seed=args.seed, config=load_config(args.config))
     root = args.dataset_root
@@ -112,7 +116,11 @@ def run(args: argparse.Namespace) -> int:
         ).parent
         print(f"dataset: {root} ({time.perf_counter() - start:.1f} s)", file=sys.stderr)
     elif not Path(root).is_dir():
-        raise ConfigError(f"--dataset-root: folder not found: {str(root)!r}")
+        raise ConfigError(
+            f"--dataset-root: folder not found: {str(root)!r}; pass a folder-per-class tree or a "
+            "folder holding list.csv or list.parquet, or leave --dataset-root out to build the "
+            "virtual cameras into OUT/data"
+        )
 
     start = time.perf_counter()
     weights = train_reference(

@@ -13,8 +13,9 @@ suites on the held-out fold; the settings are the ``train_matrix`` section of ap
                                   ci_high, n (the clean condition once, from the first suite)
     OUT/matrix.png, matrix.svg    the heat map; OUT/matrix.json: how it was made, timings
 
-Resumable: a policy whose reference_training.json matches (policy sha256, recipe, seed,
-threads, dataset digest, weights sha256) is not retrained; evaluate reuses its results by key.
+Resumable: a policy whose reference_training.json matches (policy sha256, the whole recipe:
+every key of reference_recipe.json with the run's epochs, patches per image, seed, threads and
+folds; dataset digest; weights sha256) is not retrained; evaluate reuses its results by key.
 Weights are bit-exact for a given ``threads`` (torch threads per training, default 1): ``jobs``
 trains that many policies at once in separate processes and does not change the weights.
 """
@@ -35,6 +36,7 @@ from degradebench.appdata import MatrixSettings, matrix_settings
 from degradebench.generators.core.errors import ConfigError
 
 from ._cmd_demo import _Steps
+from ._matrix_plan import MatrixPlan, plan_matrix
 from ._options import resolve_jobs
 
 __all__ = ["train_matrix", "collect_matrix", "MODEL_FACTORY"]
@@ -55,50 +57,10 @@ def build():
 '''
 
 
-@dataclasses.dataclass(frozen=True)
-class _Plan:
-    """The resolved run: settings, overrides and the recipe."""
-
-    policies: tuple[str, ...]
-    suites: tuple[str, ...]
-    fold: int
-    folds_train: tuple[int, ...]
-    seed: int
-    epochs: int
-    patches_per_image: int
-    threads: int
-    quick: bool
-
-
-def _plan(s: MatrixSettings, cfg, policies, suites, quick, epochs, ppi, threads) -> _Plan:
-    from degradebench.evaluators._recipe import DEFAULTS
-
-    if isinstance(policies, str):  # "clean,jpeg" as the command line gives it
-        policies = [p.strip() for p in policies.split(",") if p.strip()]
-    names = s.policies if policies is None else tuple(policies)
-    if not names or len(set(names)) != len(names):
-        raise ConfigError(f"--policies: must name distinct policies, got {list(names)}; "
-                          f"e.g. --policies {','.join(s.policies)}")  # fmt: skip
-    for name in names:
-        cfg.policy(name)  # an unknown name fails here, with the close matches
-    suites = s.suites if suites is None else tuple(suites)
-    for suite in suites:
-        cfg.suite(suite)
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ConfigError(f"--threads: must be an integer >= 1, got {threads!r}")
-    k = DEFAULTS["folds"]
-    return _Plan(
-        names, suites, s.fold, tuple(f for f in range(k) if f != s.fold), s.seed,
-        epochs or (s.quick.epochs if quick else DEFAULTS["epochs"]),
-        ppi or (s.quick.patches_per_image if quick else DEFAULTS["patches_per_image"]),
-        threads, quick,
-    )  # fmt: skip
-
-
-def _dataset(out: Path, cfg, s: MatrixSettings, quick: bool, root, params, jobs, progress):
+def _dataset(out: Path, cfg, s: MatrixSettings, plan: MatrixPlan, root, params, jobs, progress):
     """(config, dataset argument for generate, dataset root, what it is): ``root`` as given, or
-    the config's virtual cameras (``quick``: the small params; ``params``: more replaced) built
-    beneath OUT."""
+    the config's virtual cameras (``plan.quick``: the small params; ``params``: more replaced)
+    built beneath OUT. ``--quick`` with a root keeps that root and says so on stderr."""
     from degradebench.evaluators._recipe import DEFAULTS
     from degradebench.generators.core.records import from_mapping, to_plain
     from degradebench.generators.virtual_cameras import (
@@ -110,7 +72,13 @@ def _dataset(out: Path, cfg, s: MatrixSettings, quick: bool, root, params, jobs,
         root = Path(root).expanduser().absolute()
         if not root.is_dir():
             raise ConfigError(f"--dataset-root: folder not found: {str(root)!r}; pass a "
-                              "folder-per-class tree or a folder holding list.csv")  # fmt: skip
+                              "folder-per-class tree or a folder holding list.csv or "
+                              "list.parquet")  # fmt: skip
+        if plan.quick:
+            note = (f"--quick with --dataset-root: the quick dataset is not built, {root} is "
+                    f"used as given; only the short recipe applies ({plan.epochs} epochs, "
+                    f"{plan.patches_per_image} patches per image)")  # fmt: skip
+            print(note, file=sys.stderr, flush=True)
         return cfg, str(root), root, {"root": str(root)}
     spec = cfg.dataset(s.dataset)
     where = f"applications.yaml: train_matrix.dataset {s.dataset!r}"
@@ -121,7 +89,7 @@ def _dataset(out: Path, cfg, s: MatrixSettings, quick: bool, root, params, jobs,
             f"{spec.yaml_path}: train-matrix needs folds: {DEFAULTS['folds']} and fold_seed: 0 "
             f"(the trainer's split), got {spec.folds} and {spec.fold_seed}; edit the dataset"
         )  # fmt: skip
-    raw = {**to_plain(spec.params), **(s.quick.dataset if quick else {}), **(params or {})}
+    raw = {**to_plain(spec.params), **(s.quick.dataset if plan.quick else {}), **(params or {})}
     vc = from_mapping(VirtualCamerasParams, raw, "train_matrix.quick.dataset")
     data_root = out / "data"
     spec = dataclasses.replace(spec, params=vc, root=str(data_root))
@@ -131,10 +99,10 @@ def _dataset(out: Path, cfg, s: MatrixSettings, quick: bool, root, params, jobs,
                                        "params": to_plain(vc)}  # fmt: skip
 
 
-def _train_key(policy, plan: _Plan, digest: str) -> dict:
-    return {"policy_sha256": policy.sha256, "seed": plan.seed, "epochs": plan.epochs,
-            "patches_per_image": plan.patches_per_image, "threads": plan.threads,
-            "folds_train": list(plan.folds_train), "dataset_digest": digest}  # fmt: skip
+def _train_key(policy, plan: MatrixPlan, digest: str) -> dict:
+    """What decides whether a trained model can be reused: the policy, the whole recipe (every
+    key of reference_recipe.json, epochs, patches per image, seed, threads, folds), the data."""
+    return {"policy_sha256": policy.sha256, "recipe": plan.recipe, "dataset_digest": digest}
 
 
 def _recorded_key(model_dir: Path) -> dict | None:
@@ -148,32 +116,31 @@ def _recorded_key(model_dir: Path) -> dict | None:
         weights = (model_dir / WEIGHTS_NAME).read_bytes()
     except (OSError, ValueError):
         return None
-    if hashlib.sha256(weights).hexdigest() != rec.get("weights_sha256"):
+    sha = hashlib.sha256(weights).hexdigest()
+    if not isinstance(rec, dict) or rec.get("weights_sha256") != sha:
         return None
-    r = rec.get("recipe", {})
-    return {"policy_sha256": (rec.get("policy") or {}).get("sha256"), "seed": r.get("seed"),
-            "epochs": r.get("epochs"), "patches_per_image": r.get("patches_per_image"),
-            "threads": r.get("threads"), "folds_train": r.get("folds_train"),
-            "dataset_digest": rec.get("dataset_digest")}  # fmt: skip
+    return {"policy_sha256": (rec.get("policy") or {}).get("sha256"),
+            "recipe": rec.get("recipe"), "dataset_digest": rec.get("dataset_digest")}  # fmt: skip
 
 
-def _train_one(root: Path, model_dir: Path, degrade, plan: _Plan, policy: str = "") -> dict:
+def _train_one(root: Path, model_dir: Path, degrade, plan: MatrixPlan, policy: str = "") -> dict:
     """Train one policy's model into ``model_dir`` (a process of its own when jobs > 1)."""
     from degradebench.evaluators._train_reference import TRAINING_NAME, train_reference
 
     (model_dir / TRAINING_NAME).unlink(missing_ok=True)  # an old record must not look finished
     start = time.perf_counter()
+    r = plan.recipe
     train_reference(
-        root, model_dir, epochs=plan.epochs, seed=plan.seed, folds_train=plan.folds_train,
-        threads=plan.threads, progress=False, patches_per_image=plan.patches_per_image,
-        degrade=degrade,
+        root, model_dir, epochs=r["epochs"], seed=plan.seed, folds_train=plan.folds_train,
+        threads=plan.threads, progress=False, patches_per_image=r["patches_per_image"],
+        patch=r["patch"], batch_size=r["batch_size"], lr=r["lr"], degrade=degrade,
     )  # fmt: skip
     rec = json.loads((model_dir / TRAINING_NAME).read_text(encoding="utf-8"))
     return {"policy": policy, "seconds": time.perf_counter() - start,
             "accuracy": rec["train_patch_accuracy_last_epoch"]}  # fmt: skip
 
 
-def _train_all(out: Path, root: Path, cfg, plan: _Plan, jobs: int, step) -> dict[str, dict]:
+def _train_all(out: Path, root: Path, cfg, plan: MatrixPlan, jobs: int, step) -> dict[str, dict]:
     """Train the policies not trained yet (``jobs`` at a time); one step line per policy."""
     from degradebench.data import Degrade
     from degradebench.evaluators._train_reference import _dataset_digest, load_split
@@ -230,7 +197,7 @@ def _write_factory(model_dir: Path, policy: str) -> None:
         path.write_text(body, encoding="utf-8")
 
 
-def _evaluate(out: Path, plan: _Plan, device: str, progress: bool, step) -> None:
+def _evaluate(out: Path, plan: MatrixPlan, device: str, progress: bool, step) -> None:
     for name in plan.policies:
         model_dir = out / "models" / _safe(name)
         model = db.load_model(f"{model_dir / 'model.py'}:build", name=f"reference-{name}")
@@ -257,6 +224,23 @@ def _condition_order(cfg, suites: Sequence[str]) -> list[tuple[str, str]]:
     return list(dict.fromkeys(order))
 
 
+def _read_summary(out: Path, policy: str, suite: str):
+    """OUT/results/<policy>/<suite>/summary.parquet, or a ConfigError naming it and the fix."""
+    import pandas as pd
+
+    folder = out / "results" / _safe(policy)
+    path = folder / suite / "summary.parquet"
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        what = "not found" if isinstance(exc, FileNotFoundError) else f"unreadable ({exc})"
+        raise ConfigError(
+            f"{path}: {what}: the evaluation of policy {policy!r} on suite {suite!r} did not "
+            f"finish; rerun degradebench train-matrix --out {out} (it redoes what is missing), "
+            f"or delete {folder} first if it fails again"
+        ) from None
+
+
 def collect_matrix(out: Path, policies: Sequence[str], suites: Sequence[str],
                    metrics: Sequence[str], order: Sequence[tuple[str, str]] = ()):  # fmt: skip
     """matrix.parquet's frame from OUT/results: per policy, each (axis, level) once (the
@@ -269,7 +253,7 @@ def collect_matrix(out: Path, policies: Sequence[str], suites: Sequence[str],
     for name in policies:
         seen: set[tuple[str, str]] = set()
         for k, suite in enumerate(suites):
-            s = pd.read_parquet(out / "results" / _safe(name) / suite / "summary.parquet")
+            s = _read_summary(out, name, suite)
             s = s[s["metric"].isin(metrics)].copy()
             keys = list(zip(s["axis"].astype(str), s["level"].astype(str)))
             s = s[[key not in seen for key in keys]]
@@ -288,7 +272,7 @@ def collect_matrix(out: Path, policies: Sequence[str], suites: Sequence[str],
     return frame
 
 
-def _write_matrix(out: Path, cfg, plan: _Plan, s: MatrixSettings, record: dict) -> dict:
+def _write_matrix(out: Path, cfg, plan: MatrixPlan, s: MatrixSettings, record: dict) -> dict:
     from degradebench.evaluators.report.figures import save_figure
     from degradebench.evaluators.report.matrix import MATRIX_FILE, MATRIX_RUN, draw_matrix
     from degradebench.evaluators.results import write_parquet
@@ -297,7 +281,7 @@ def _write_matrix(out: Path, cfg, plan: _Plan, s: MatrixSettings, record: dict) 
     frame = collect_matrix(out, plan.policies, plan.suites, s.metrics,
                            _condition_order(cfg, plan.suites))  # fmt: skip
     write_parquet(frame, out / MATRIX_FILE)
-    files = save_figure(draw_matrix(frame), out / "matrix", pdf=False)
+    files = save_figure(draw_matrix(frame, source=out / MATRIX_FILE), out / "matrix", pdf=False)
     atomic_write_bytes(out / MATRIX_RUN, (json.dumps(record, indent=1) + "\n").encode())
     return {"frame": frame, "parquet": out / MATRIX_FILE, **files}
 
@@ -317,16 +301,20 @@ def train_matrix(
     patches_per_image: int | None = None,
     suites: Sequence[str] | None = None,
     dataset_params: Mapping | None = None,
+    recipe: Mapping | None = None,
 ) -> dict:
     """Train, evaluate and tabulate the matrix beneath ``out`` (resumable; module docstring).
 
     Args:
         policies: names from the config's ``policies:`` (default: the settings' five).
         quick: the settings' small dataset and short recipe (CI-sized).
-        dataset_root: train and evaluate on this folder (list.csv or folder-per-class).
+        dataset_root: train and evaluate on this folder (list.csv, list.parquet or
+            folder-per-class); with ``quick``, only the short recipe applies (stderr says so).
         jobs: processes for building, generating and training (policies trained at once).
         threads: torch threads per training (the weights depend on it; default 1).
         epochs, patches_per_image, suites, dataset_params: override the settings (tests).
+        recipe: override the training recipe's ``patch``, ``batch_size`` or ``lr`` (tests);
+            any change of the recipe (these, or reference_recipe.json) retrains.
 
     Returns: paths (``matrix``, ``png``, ``svg``, ``json``), the frame and the timings.
     """
@@ -334,14 +322,15 @@ def train_matrix(
     out = Path(out).expanduser().absolute()
     jobs = resolve_jobs(jobs)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise ConfigError(f"--jobs: must be a positive integer or -1, got {jobs!r}")
+        raise ConfigError(f"--jobs: must be a positive integer or -1, got {jobs!r}; "
+                          "e.g. --jobs 2, or -1 for every core")  # fmt: skip
     cfg_path = config or Path(str(resources.files("degradebench.generators") / "datasets.yaml"))
     cfg = db.load_config(cfg_path)
-    plan = _plan(s, cfg, policies, suites, quick, epochs, patches_per_image, threads)
+    plan = plan_matrix(s, cfg, policies, suites, quick, epochs, patches_per_image, threads, recipe)
     step = _Steps(2 + len(plan.suites) + 2 * len(plan.policies))
     times: dict[str, float] = {}
     t0 = t = step(f"dataset ({'quick' if quick else 'full'}) beneath {out}")
-    cfg, dataset, root, data_info = _dataset(out, cfg, s, quick, dataset_root, dataset_params,
+    cfg, dataset, root, data_info = _dataset(out, cfg, s, plan, dataset_root, dataset_params,
                                              jobs, progress)  # fmt: skip
     times["dataset"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -359,9 +348,7 @@ def train_matrix(
     t = step(f"writing {out / 'matrix.parquet'} and the heat map")
     record = {"policies": list(plan.policies), "suites": list(plan.suites), "fold": plan.fold,
               "quick": quick, "dataset": data_info, "metrics": list(s.metrics),
-              "recipe": {"epochs": plan.epochs, "patches_per_image": plan.patches_per_image,
-                         "seed": plan.seed, "threads": plan.threads, "jobs": jobs,
-                         "folds_train": list(plan.folds_train)},
+              "recipe": {**plan.recipe, "jobs": jobs},
               "summary": [dataclasses.asdict(g) for g in s.summary],
               "models": _models_record(out, plan, trained), "seconds": times}  # fmt: skip
     files = _write_matrix(out, cfg, plan, s, record)
@@ -373,7 +360,7 @@ def train_matrix(
             "summary": [dataclasses.asdict(g) for g in s.summary]}  # fmt: skip
 
 
-def _models_record(out: Path, plan: _Plan, trained: dict) -> dict:
+def _models_record(out: Path, plan: MatrixPlan, trained: dict) -> dict:
     """Per policy: its sha256, the weights' sha256, training seconds, chains applied."""
     from degradebench.evaluators._train_reference import TRAINING_NAME
 

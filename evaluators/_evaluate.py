@@ -146,11 +146,11 @@ def _metrics(preds: pd.DataFrame, mi: ManifestInput, settings: dict, baseline) -
 
 
 def _regression_metrics(preds: pd.DataFrame, settings: dict) -> dict:
-    """summary rows of a regression target (``mae``, ``rmse``, ``within_5`` per level); no
-    curves and no axis figures (they are built on accuracy and flip rate)."""
+    """summary and curves rows of a regression target (``mae``, ``rmse``, ``within_5`` per
+    level and curve point); no axis figures (they are built on accuracy and flip rate)."""
     boot = M.Bootstrap(preds["source_id"], n_boot=settings["bootstrap"], seed=settings["seed"])
     summary, _ = M.level_metrics(preds, boot, metrics=M.regression_metrics())
-    curves = pd.DataFrame(columns=M.CURVE_COLUMNS)
+    curves, _ = M.curve_metrics(preds, boot, M.regression_metrics())
     axis = M.compute_figures(preds.iloc[:0], {}, M.CurveCells(), curves, boot).frame
     return {"summary": summary, "curves": curves, "axis_summary": axis, "figures": {},
             "pairing": [], "warnings": []}  # fmt: skip

@@ -78,11 +78,16 @@ def _read_mask(root: Path, rel: str, want: str | None, shape: tuple[int, int]):
         data = path.read_bytes()
     except OSError as exc:
         reason = "file not found" if isinstance(exc, FileNotFoundError) else exc
-        return None, ("mask", f"{path}: {reason} (the variant's mask_path)")
+        return None, ("mask", f"{path}: {reason} (the variant's mask_path); run 'degradebench "
+                              f"verify {root}' for the full check, or regenerate the suite into "
+                              "that folder to write its masks again")  # fmt: skip
     if want:
         got = hashlib.sha256(data).hexdigest()
         if got != want:
-            msg = f"{path}: sha256 {got[:12]}... differs from the manifest's mask_sha256 {want[:12]}..."
+            msg = (f"{path}: sha256 {got[:12]}... differs from the manifest's mask_sha256 "
+                   f"{want[:12]}... (the mask or the manifest changed after generation); run "
+                   f"'degradebench verify {root}' for the full check, or regenerate the "
+                   "suite")  # fmt: skip
             return None, ("verify", msg)
     try:
         mask = read_mask_png(data)

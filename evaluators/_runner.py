@@ -120,7 +120,10 @@ def _scores_of(out) -> torch.Tensor:
             raise TypeError(f"returned a dict with keys {keys}, not a tensor (a model returning "
                             "maps needs task: localization in its input config)")  # fmt: skip
         else:
-            raise TypeError(f"returned {type(out).__name__}, not a tensor")
+            raise TypeError(f"returned {type(out).__name__}, not a tensor; expected a tensor "
+                            "[N, C] of class scores ([N] or [N, 1] for a numeric --target), or, "
+                            "with task: localization in the input config, a map [N, 1, h, w] / "
+                            "[N, h, w] or {'score': [N], 'map': [N, 1, h, w]}")  # fmt: skip
     return out.float()
 
 

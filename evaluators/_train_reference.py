@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from degradebench.generators.core.errors import ConfigError
 from degradebench.generators.core.provenance import library_version
-from degradebench.generators.datasets import list_folder, list_table
+from degradebench.generators.datasets import sources_from_path
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -48,12 +48,11 @@ TRAINING_NAME = "reference_training.json"
 def load_split(dataset_root: Path, folds: Sequence[int], k: int = 5) -> tuple[list, list[str]]:
     """The images of ``folds`` as ``(uint8 RGB array, label, relative path)`` and the class list.
 
-    Reads ``list.csv`` (``path,label,group``) when the dataset has one, else the folder-per-class
-    tree; folds come from ``assign_folds`` (grouped by scene, stratified by label).
+    The dataset is read as ``generate --dataset DIR`` reads it (``sources_from_path``): its
+    ``list.csv`` or ``list.parquet`` (``path,label[,group]``) when it has one, else the
+    folder-per-class tree; folds come from ``assign_folds`` (grouped, stratified by label).
     """
-    root = Path(dataset_root).expanduser()
-    table = root / "list.csv"
-    refs = list_table(table, k=k) if table.is_file() else list_folder(root, k=k)
+    _, refs = sources_from_path(str(dataset_root), k=k, yaml_path="dataset_root")
     classes = sorted({r.label for r in refs})
     items = []
     for r in refs:

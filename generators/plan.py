@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .axes import AXES, Peer, PlanContext
+from .axes import AXES, Level, Peer, PlanContext
 from .config import Config, SuiteSpec
 from .core.errors import ConfigError
 from .core.provenance import derive_seed, short_hash
@@ -68,6 +68,22 @@ class SourceJob:
     donors: tuple[tuple[str, str, str], ...] = ()
 
 
+def _variant_id(source_id: str, axis: str, lv: Level, seen: set[str], where: str) -> str:
+    """short_hash(source, axis, chain); a level flagged ``repeats_chain`` whose chain an earlier
+    variant of the axis already has gets short_hash(source, axis, its name, chain) instead (the
+    same bytes under its own id and file). Any other repeat is a config error."""
+    chain = canonical_chain(lv.chain)
+    variant_id = short_hash(f"{source_id}\n{axis}\n{chain}")
+    if variant_id in seen and lv.repeats_chain:
+        variant_id = short_hash(f"{source_id}\n{axis}\n{lv.name}\n{chain}")
+    if variant_id in seen:
+        raise ConfigError(
+            f"{where}: two levels give the same variant (level {lv.level!r}, variant "
+            f"{lv.name!r}): give the levels different steps, or drop one"
+        )
+    return variant_id
+
+
 def plan_source(
     suite: SuiteSpec,
     source_id: str,
@@ -100,11 +116,7 @@ def plan_source(
                     f"{axis.yaml_path}: the chain of level {lv.level!r} must end with an "
                     f"encoder step (jpeg, png, ...), got {final.op!r}"
                 )
-            variant_id = short_hash(f"{source_id}\n{axis.name}\n{canonical_chain(lv.chain)}")
-            if variant_id in seen:
-                raise ConfigError(
-                    f"{axis.yaml_path}: two levels give the same variant ({lv.level!r})"
-                )
+            variant_id = _variant_id(source_id, axis.name, lv, seen, axis.yaml_path)
             seen.add(variant_id)
             rel = f"{root}/{source_id}/{slug(axis.name)}/{slug(lv.name)}.{_EXT[fmt]}"
             seed = derive_seed(suite.seed, source_id, f"{axis.name}/{lv.slot}")

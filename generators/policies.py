@@ -5,8 +5,8 @@ datasets.yaml), drawn into concrete chains by a ``numpy.random.Generator`` the c
       jpeg:                       # a list of choices; one is drawn per image (by weight)
         - jpeg: {quality: [60, 100]}
       jpeg+grid:
-        - crop: {offsets: random}   # the templates of one choice run in the order written
-          jpeg: {quality: [60, 100]}
+        - jpeg: {quality: [60, 100]}  # the templates of one choice run in the order written:
+          crop: {offsets: random}     # JPEG first, then a crop that moves its 8x8 grid
       mixed:
         - {weight: 3, jpeg: {quality: [60, 100]}}
         - none
@@ -335,7 +335,11 @@ def _parse_choice(raw: Any, path: str, presets: Mapping[str, Preset]) -> Choice:
             f"{path}: names no template; add one of {', '.join(TEMPLATES.names())} (or 'none')"
         )
     if "none" in names and len(names) > 1:
-        raise ConfigError(f"{path}.none: 'none' is a choice on its own; remove it or {names[1:]}")
+        others = ", ".join(n for n in names if n != "none")
+        raise ConfigError(
+            f"{path}: 'none' is a choice on its own, got it beside {others}; write none as its "
+            "own choice, or remove it"
+        )
     templates = []
     for name in names:
         tpath = f"{path}.{name}"

@@ -476,7 +476,10 @@ def _check_levels(name: str, params: Any, source_id: str) -> int:
     slots = [lv.slot for lv in levels]
     assert len(set(slots)) == len(slots), f"{name}: slots (seeds) repeat: {slots}"
     chains = [canonical_chain(lv.chain) for lv in levels]
-    assert len(set(chains)) == len(chains), f"{name}: two levels give the same chain"
+    own = [c for c, lv in zip(chains, levels) if not lv.repeats_chain]
+    assert len(set(own)) == len(own), f"{name}: two levels give the same chain"
+    for c, lv in zip(chains, levels):  # a flagged level repeats an earlier level's chain
+        assert not lv.repeats_chain or c in chains[: levels.index(lv)], f"{name}: {lv.name}"
     for lv in levels:
         json.dumps(lv.axis_params)  # JSON-able
         assert lv.level and isinstance(lv.level, str), f"{name}: empty level"

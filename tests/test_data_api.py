@@ -334,6 +334,7 @@ def test_shipped_policies_parse_and_draw_in_range():
         ({"p": [{"resize": {"scale": [0.5, 2], "backends": ["skimage"], "methods": ["lanczos"]}}]}, r"policies\.p\[0\]\.resize\.methods: skimage has no method 'lanczos'"),
         ({"p": {"choices": [], "description": "x"}}, r"policies\.p\.choices: must be a non-empty list"),
         ({"p": [{"weight": 2}]}, r"policies\.p\[0\]: names no template"),
+        ({"p": ["none", {"jpeg": {"quality": 90}, "none": None}]}, r"policies\.p\[1\]: 'none' is a choice on its own, got it beside jpeg; write none as its own choice, or remove it$"),
     ],
 )  # fmt: skip
 def test_policy_errors_name_the_yaml_path(tmp_path, policies, message):
@@ -363,6 +364,11 @@ def test_degrade_errors_name_the_policy_and_the_fix():
         d(np.zeros((16, 16, 3), np.uint8), index=-1)
     with pytest.raises(ConfigError, match=r"must be a uint8 HxWx3 .* got float64"):
         d(np.zeros((16, 16, 3)), index=0)
+    with pytest.raises(ConfigError, match=r"^Degrade: seed must be a non-negative int, got -1; "
+                       r"pass e\.g\. seed=0$"):  # fmt: skip
+        Degrade("jpeg", seed=-1, config=SHIPPED)
+    with pytest.raises(ConfigError, match=r"list of choices, got float 3\.5; e\.g\. Degrade\("):
+        Degrade(3.5, config=SHIPPED)
 
 
 # --- masks and image kinds --------------------------------------------------------------------

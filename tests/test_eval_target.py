@@ -98,7 +98,15 @@ def test_truth_model_gives_zero_error_on_every_level(generated, manifest, tmp_pa
     assert res.run["target"] == {"column": "primary_quality", "kind": "regression",
                                  "classes": [], "n_null": n_null}  # fmt: skip
     assert len(res.predictions) == len(manifest) - n_null
-    assert res.axis_summary.empty and res.curves.empty
+    assert res.axis_summary.empty  # axis figures are built on accuracy and flip rate
+    c = res.curves[(res.curves["rank"] >= 0) & (res.curves["series"] == "all")]
+    assert set(c["metric"]) == {"mae", "rmse", "within_5"}
+    assert set(c["axis"]) == {a for a, _ in _levels(manifest)} - {"clean"}
+    for metric, want in (("mae", 0.0), ("rmse", 0.0), ("within_5", 1.0)):
+        assert np.allclose(c.loc[c["metric"] == metric, "value"], want), metric
+    jpeg = c[c["axis"] == "jpeg"]  # its points are its levels: n as in the summary
+    same = jpeg.merge(s, left_on=["axis", "point", "metric"], right_on=["axis", "level", "metric"])
+    assert len(same) == len(jpeg) == 6 and (same["n_x"] == same["n_y"]).all()
     on_disk = json.loads((tmp_path / "r" / "run.json").read_text())
     assert on_disk["target"]["n_null"] == n_null
 
@@ -206,11 +214,14 @@ def test_cli_target_flag(generated, tmp_path, capsys):
     assert run["target"]["kind"] == "regression" and run["config"]["target"] == "hops"
 
 
-def test_report_refuses_regression_results_with_one_line(generated, manifest, tmp_path):
-    """The report draws classification results; a regression run says where its figures are."""
+def test_report_draws_regression_results(generated, manifest, tmp_path):
+    """A regression run gets its own figure and tables in the report (no accuracy)."""
     from degradebench.evaluators import write_report
-    from degradebench.generators.core.errors import ConfigError
 
-    _regression(generated, manifest, tmp_path, 0.0, name="rr")
-    with pytest.raises(ConfigError, match=r"holds regression results \(--target primary_quality\)"):
-        write_report([tmp_path / "rr"], tmp_path / "rep")
+    _regression(generated, manifest, tmp_path, 3.0, name="rr")
+    files = write_report([tmp_path / "rr"], tmp_path / "rep", sheets=False)
+    md = files.markdown.read_text()
+    assert "`lookup`: predicts `primary_quality`; clean MAE 3.00" in md.split("\n## ", 1)[0]
+    assert "| level | n | MAE [95% CI] | RMSE [95% CI] | within 5 [95% CI] |" in md
+    assert "| 50 | 6 | 3.00 [3.00, 3.00] | 3.00 [3.00, 3.00] | 1.000 [1.000, 1.000] |" in md
+    assert "figures/jpeg_regression.png" in md and "accuracy and flip rate" not in md

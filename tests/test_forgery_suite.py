@@ -136,7 +136,7 @@ def test_shipped_forgery_suites_have_the_named_axes_levels_and_sizes() -> None:
                 size = pl.axis_params["region"]
                 assert 0.25 <= size["size_h"] <= 0.45 and 0.25 <= size["size_w"] <= 0.45
                 assert pl.axis_params["donor_source_id"] == "a" * 16  # the other label
-    assert counts == {"forgery": 69, "forgery-osn": 36, "manipulations": 11}
+    assert counts == {"forgery": 70, "forgery-osn": 36, "manipulations": 11}
     osn = [a for a in cfg.suite("forgery-osn").axes if a.type == "manipulate"]
     assert [r.name for r in osn[0].params.rungs] == ["none", *SHIPPED["presets"]]
     desc = cfg.suite("forgery").description
@@ -154,7 +154,8 @@ def _check_run(out: Path, df: pd.DataFrame) -> None:
     for (_, axis, level), rows in work.groupby(["source_id", "axis", "level"]):
         made = set(rows[rows.manipulated].manipulation)
         assert made == ({"splice"} if axis == "forgery-double-jpeg" else OPS), (axis, level)
-        assert (~rows.manipulated).sum() == (0 if level == "shifted" else 1), (axis, level)
+        assert (~rows.manipulated).sum() == 1, (axis, level)
+    _check_grid_twins(out, work)
     twins = _by_name(work)
     for r in work[work.manipulated].itertuples():
         assert (r.source_id, r.axis, f"twin:{r.level}/{r.manipulation}") in twins
@@ -162,6 +163,17 @@ def _check_run(out: Path, df: pd.DataFrame) -> None:
         assert mask.shape == (r.height, r.width) and mask.any()
         assert mask.mean() == pytest.approx(r.mask_fraction)
     assert work[~work.manipulated].mask_path.isna().all()
+
+
+def _check_grid_twins(out: Path, work: pd.DataFrame) -> None:
+    """The aligned and shifted twins of a source: one each, the same bytes, their own ids and
+    files (the two levels differ only in the splice grid, which a twin lacks)."""
+    twins = work[(work.axis == "forgery-double-jpeg") & ~work.manipulated]
+    for sid, rows in twins.groupby("source_id"):
+        assert sorted(rows.level) == ["aligned", "shifted"], sid
+        assert rows.variant_id.nunique() == 2 and rows.path.nunique() == 2, sid
+        first, second = ((out / p).read_bytes() for p in rows.path)
+        assert first == second, f"{sid}: the aligned and shifted twins differ"
 
 
 def _check_donors(df: pd.DataFrame, folds: dict[str, int], labels: dict[str, str]) -> None:
@@ -175,7 +187,7 @@ def _check_donors(df: pd.DataFrame, folds: dict[str, int], labels: dict[str, str
 def test_forgery_runs_on_samples(samples_run) -> None:
     out, df = samples_run
     _check_run(out, df)
-    assert df.source_id.nunique() == 3 and len(df) == 3 * 69
+    assert df.source_id.nunique() == 3 and len(df) == 3 * 70
     src = df.drop_duplicates("source_id").set_index("source_id")
     _check_donors(df, src.fold.to_dict(), src.label.to_dict())
 
@@ -183,7 +195,7 @@ def test_forgery_runs_on_samples(samples_run) -> None:
 def test_forgery_runs_on_virtual_cameras(vc_run) -> None:
     out, df = vc_run
     _check_run(out, df)
-    assert df.source_id.nunique() == 6 and len(df) == 6 * 69
+    assert df.source_id.nunique() == 6 and len(df) == 6 * 70
     src = df.drop_duplicates("source_id").set_index("source_id")
     _check_donors(df, src.fold.to_dict(), src.label.to_dict())
 
@@ -260,7 +272,7 @@ def test_targets_on_the_ladder_levels(vc_run) -> None:
     for r in djpeg[djpeg.manipulated].itertuples():
         p = _splice(r)
         assert p["grid"] == r.level and p["donor_chain"][0]["params"]["quality"] == 70
-        assert json.loads(r.axis_params)["twin"] == "aligned/authentic"
+        assert json.loads(r.axis_params)["twin"] == f"{r.level}/authentic"
         params = from_mapping(SpliceParams, p, "splice")
         host = tuple(size.loc[r.source_id])
         region, dtop, dleft = splice_placement(host, tuple(size.loc[p["donor_source_id"]]), params)
@@ -307,7 +319,9 @@ def test_peers_of_another_fold_are_never_donors() -> None:
         ctx = PlanContext("h", rng, "a", 0, peers, rng)
         step = AXES.get("manipulate").plan(p, ctx)[0].chain[0]
         assert step.params.donor_source_id == "x3"
-        assert (step.params.donor_note is None) == (label == "b")
+        # Other labels exist only in other folds: the note names the fold, not the dataset.
+        note = "every other source of fold 0 has the host's label 'a': donor other_label fell "
+        assert step.params.donor_note == (None if label == "b" else note + "back to any")
     lonely = PlanContext("h", rng, "a", 0, (Peer("x1", "b", 1),), rng)
     step = AXES.get("manipulate").plan(p, lonely)[0].chain[0]
     assert (
@@ -336,7 +350,11 @@ def test_single_label_dataset_falls_back_to_any_donor_with_a_note(tmp_path: Path
     assert len(splices) == 2
     for r in splices.itertuples():
         p = _splice(r)
-        assert p["donor"] == "other_label" and "fell back to any" in p["donor_note"]
+        label = df[df.source_id == r.source_id].label.iloc[0]
+        assert p["donor"] == "other_label" and p["donor_note"] == (
+            f"every other source of fold 0 has the host's label {label!r}: donor other_label "
+            f"fell back to any"
+        )
         assert p["donor_source_id"] == (set(df.source_id) - {r.source_id}).pop()
 
 
@@ -407,13 +425,17 @@ def test_ladder_levels_run_the_same_edit_before_their_later_chains() -> None:
     assert [lv.name for lv in no_twin] == ["none/inpaint"]
 
 
-def test_levels_differing_only_in_grid_share_one_twin() -> None:
+def test_levels_differing_only_in_grid_each_hold_a_twin() -> None:
     ladder = {"aligned": {"grid": "aligned", "then": [JPEG]},
               "shifted": {"grid": "shifted", "then": [JPEG]}}  # fmt: skip
     peers = (Peer("d", "b", 0),)
     levels = _plan_ladder({"ops": ["splice"], "ladder": ladder, "shift": [3, 6]}, peers)
-    assert [lv.name for lv in levels] == ["aligned/splice", "aligned/authentic", "shifted/splice"]
-    assert levels[1].axis_params["twin_of"] == ["aligned/splice", "shifted/splice"]
+    names = ["aligned/splice", "aligned/authentic", "shifted/splice", "shifted/authentic"]
+    assert [lv.name for lv in levels] == names
+    assert [lv.axis_params.get("twin_of") for lv in levels[1::2]] == [names[:1], names[2:3]]
+    assert [lv.axis_params["twin"] for lv in levels[::2]] == names[1::2]
+    assert [lv.repeats_chain for lv in levels] == [False, False, False, True]
+    assert canonical_chain(levels[1].chain) == canonical_chain(levels[3].chain)
     a, s = levels[0].chain[0].params, levels[2].chain[0].params
     assert (a.grid, s.grid, s.shift) == ("aligned", "shifted", (3, 6))
     assert {**to_plain(a), "grid": 0} == {**to_plain(s), "grid": 0} and a.donor_source_id == "d"

@@ -3,6 +3,7 @@ regions, plus an authentic twin) planned and run through ``generate`` on tiny so
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -13,11 +14,12 @@ import yaml
 from _harness import check_axis
 from conftest import photo, png_bytes
 from degradebench.generators import generate, read_manifest, verify
+from degradebench.generators import plan as plan_mod
 from degradebench.generators.axes import AXES, PlanContext
 from degradebench.generators.axes.manipulate import ManipulateParams
-from degradebench.generators.config import default_config_path, load_config
+from degradebench.generators.config import default_config_path, load_config, parse_config
 from degradebench.generators.core.errors import ConfigError
-from degradebench.generators.core.provenance import derive_seed
+from degradebench.generators.core.provenance import derive_seed, short_hash
 from degradebench.generators.core.records import from_mapping
 from degradebench.generators.manifest import read_mask_png
 from degradebench.generators.ops import canonical_chain, run_chain
@@ -129,6 +131,37 @@ def test_shipped_manipulations_suite_plans_edits_and_twins() -> None:
     assert sorted(by_axis["manipulate"]) == ["authentic", *sorted([*OPS3, "splice"])]
     assert sorted(by_axis["manipulate-jpeg90"]) == ["authentic", *sorted([*OPS3, "splice"])]
     assert all(pl.path.endswith(".jpg") for pl in plans if pl.axis == "manipulate-jpeg90")
+
+
+def test_a_twin_repeating_a_chain_gets_its_own_id_and_file(monkeypatch) -> None:
+    """Ladder levels differing only in grid: each twin has the same chain, its own variant id
+    (from its name; the first keeps the plain source/axis/chain id) and path. A repeat that is
+    not flagged ``repeats_chain`` is still refused."""
+    jpeg = [{"op": "jpeg", "quality": 90}]
+    axis = {"type": "manipulate", "ops": ["splice"],
+            "ladder": {"aligned": {"grid": "aligned", "then": jpeg},
+                       "shifted": {"grid": "shifted", "then": jpeg}}}  # fmt: skip
+    cfg = {"version": 1, "suites": {"s": {"seed": 0, "axes": {"m": axis}}}}
+    suite = parse_config(yaml.safe_dump(cfg)).suite("s")
+    plans = [pl for pl in plan_source(suite, "src") if pl.axis == "m"]
+    twins = [pl for pl in plans if pl.axis_params["manipulation"] == "none"]
+    assert [pl.level for pl in twins] == ["aligned", "shifted"]
+    chain = canonical_chain(twins[0].chain)
+    assert chain == canonical_chain(twins[1].chain)
+    assert [pl.variant_id for pl in twins] == [
+        short_hash(f"src\nm\n{chain}"), short_hash(f"src\nm\nshifted/authentic\n{chain}")
+    ]  # fmt: skip
+    assert twins[0].path != twins[1].path
+    real = AXES.get("manipulate")
+
+    def unflagged(p: object, ctx: PlanContext) -> list:
+        return [dataclasses.replace(lv, repeats_chain=False) for lv in real.plan(p, ctx)]
+
+    fake = dataclasses.replace(real, plan=unflagged)
+    axes = {name: AXES.get(name) for name in AXES.names()} | {"manipulate": fake}
+    monkeypatch.setattr(plan_mod, "AXES", type("R", (), {"get": lambda self, name: axes[name]})())
+    with pytest.raises(ConfigError, match="same variant .*'shifted/authentic'.*different steps"):
+        plan_source(suite, "src")
 
 
 def test_relative_regions_resolve_inside_the_image() -> None:

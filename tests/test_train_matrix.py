@@ -279,3 +279,124 @@ def test_matrix_settings_validate_like_the_other_sections(tmp_path):
     with pytest.raises(ConfigError, match=r"quick.dataset.modles: unknown key; did you mean"):
         train_matrix(tmp_path, quick=True, dataset_params={"modles": 3}, progress=False)
     assert not (tmp_path / "data").exists()
+
+
+# --- arguments checked up front, the resume key, datasets by path, messages -------------------
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--epochs", "0"], "--epochs: must be an integer >= 1, got 0; pass e.g. --epochs 6, or "
+         "leave it out for the default (6)"),
+        (["--quick", "--epochs", "-2"], "--epochs: must be an integer >= 1, got -2; pass e.g. "
+         "--epochs 3"),
+        (["--patches-per-image", "0"], "--patches-per-image: must be an integer >= 1, got 0"),
+    ],
+)  # fmt: skip
+def test_epochs_and_patches_are_checked_before_any_work(tmp_path, capsys, argv, message):
+    assert main(["train-matrix", "--out", str(tmp_path / "m"), *argv]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
+
+
+def test_recipe_overrides_are_checked_before_any_work(tmp_path):
+    from degradebench.train_matrix import train_matrix
+
+    with pytest.raises(ConfigError, match=r"recipe\.weight_decay: cannot be overridden \(value "
+                       r"0\.1\); override patch, batch_size, lr"):  # fmt: skip
+        train_matrix(tmp_path / "m", recipe={"weight_decay": 0.1}, progress=False)
+    with pytest.raises(ConfigError, match=r"recipe\.lr: must be a number > 0, got 0; e\.g\. "
+                       r"recipe=\{'lr': 0\.002\}"):  # fmt: skip
+        train_matrix(tmp_path / "m", recipe={"lr": 0}, progress=False)
+    assert not (tmp_path / "m").exists()
+
+
+def test_a_recipe_change_retrains_and_the_same_recipe_reuses(tiny_root, tmp_path, tiny_settings):
+    from degradebench.evaluators._recipe import DEFAULTS
+    from degradebench.train_matrix import _recorded_key, _train_all, _train_key, plan_matrix
+
+    cfg, steps = db.load_config(), []
+    weights = tmp_path / "models" / "clean" / "reference_weights.pt"
+
+    def run(lr: float) -> bool:
+        plan = plan_matrix(tiny_settings, cfg, ["clean"], None, True, 1, 2, 1, {"lr": lr})
+        return _train_all(tmp_path, tiny_root, cfg, plan, 1, steps.append)["clean"]["reused"]
+
+    assert run(0.002) is False
+    first = _sha(weights)
+    assert run(0.002) is True and "trained already" in steps[-1] and _sha(weights) == first
+    assert run(0.01) is False and _sha(weights) != first  # lr changed: retrained
+    rec = json.loads((tmp_path / "models" / "clean" / "reference_training.json").read_text())
+    assert rec["recipe"]["lr"] == 0.01
+    assert run(0.01) is True
+    plan = plan_matrix(tiny_settings, cfg, ["clean"], None, True, 1, 2, 1, {"lr": 0.01})
+    policy, model_dir = cfg.policy("clean"), tmp_path / "models" / "clean"
+    key = _train_key(policy, plan, rec["dataset_digest"])
+    assert _recorded_key(model_dir) == key and set(key["recipe"]) >= set(DEFAULTS)
+    with pytest.MonkeyPatch.context() as mp:  # a key of reference_recipe.json, not an argument
+        mp.setitem(DEFAULTS, "pct_start", 0.3)
+        changed = plan_matrix(tiny_settings, cfg, ["clean"], None, True, 1, 2, 1, {"lr": 0.01})
+    assert _recorded_key(model_dir) != _train_key(policy, changed, rec["dataset_digest"])
+
+
+def test_quick_with_a_dataset_root_says_the_quick_dataset_is_not_built(tiny_root, tmp_path,
+                                                                       tiny_settings, capsys):  # fmt: skip
+    from degradebench.train_matrix import _dataset, plan_matrix
+
+    cfg = db.load_config()
+    for quick in (True, False):
+        plan = plan_matrix(tiny_settings, cfg, ["clean"], None, quick, None, None, 1)
+        assert _dataset(tmp_path, cfg, tiny_settings, plan, tiny_root, None, 1, False)[2] == (
+            tiny_root.absolute()
+        )
+        err = capsys.readouterr().err
+        assert ("--quick with --dataset-root: the quick dataset is not built" in err) is quick
+        assert ("only the short recipe applies (1 epochs" in err) is quick
+    assert not (tmp_path / "data").exists()
+    with pytest.raises(SystemExit):
+        main(["train-matrix", "--help"])
+    assert "the quick dataset is not built" in " ".join(capsys.readouterr().out.split())
+
+
+def test_load_split_reads_list_parquet_as_generate_does(tiny_root, tmp_path):
+    import shutil
+
+    root = tmp_path / "pq"
+    shutil.copytree(tiny_root, root)
+    table = pd.read_csv(root / "list.csv")
+    table["label"] = "cam-" + table["label"]  # only the parquet list says so
+    table.to_parquet(root / "list.parquet")
+    (root / "list.csv").unlink()
+    for folds in ((0,), (1, 2, 3, 4)):
+        csv_items, csv_classes = load_split(tiny_root, folds)
+        pq_items, pq_classes = load_split(root, folds)
+        assert pq_classes == ["cam-" + c for c in csv_classes]
+        assert [(key, "cam-" + lab) for _, lab, key in csv_items] == [
+            (key, lab) for _, lab, key in pq_items
+        ]
+        assert all(np.array_equal(a[0], b[0]) for a, b in zip(csv_items, pq_items))
+
+
+def test_missing_results_and_matrix_without_accuracy_name_the_file_and_the_fix(tmp_path):
+    from degradebench.evaluators.report.matrix import matrix_section
+    from degradebench.train_matrix import collect_matrix
+
+    with pytest.raises(ConfigError, match=r"results/clean/default/summary\.parquet: not found: "
+                       r"the evaluation of policy 'clean' on suite 'default' did not finish; "
+                       r"rerun degradebench train-matrix --out .*, or delete .*results/clean "
+                       r"first"):  # fmt: skip
+        collect_matrix(tmp_path, ["clean"], ["default"], ["accuracy"])
+    row = ("clean", "jpeg", "90", "flip_rate", 0.1, 0.0, 0.2, 5)
+    pd.DataFrame([row], columns=MATRIX_COLUMNS).to_parquet(tmp_path / "matrix.parquet")
+    with pytest.raises(ConfigError, match=r"matrix\.parquet: no 'accuracy' rows to draw \(metrics "
+                       r"there: flip_rate\); rerun degradebench train-matrix into that folder"):  # fmt: skip
+        matrix_section(tmp_path, tmp_path / "figures")
+
+
+def test_cli_dataset_root_not_found_says_what_to_pass(tmp_path, capsys):
+    assert main(["train-reference", "--dataset-root", str(tmp_path / "nope"), "--out",
+                 str(tmp_path / "o")]) == 2  # fmt: skip
+    assert "folder holding list.csv or list.parquet, or leave --dataset-root out" in (
+        capsys.readouterr().err
+    )

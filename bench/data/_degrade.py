@@ -20,6 +20,7 @@ import numpy as np
 from degradebench.evaluators._loader import decode_rgb
 from degradebench.generators.config import Config, load_config
 from degradebench.generators.core.errors import ConfigError
+from degradebench.generators.core.messages import short_repr
 from degradebench.generators.core.provenance import derive_seed
 from degradebench.generators.execute import ChainRunner
 from degradebench.generators.ops import ImageState, Step
@@ -41,8 +42,12 @@ def policy_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
 
 def _check_int(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        if name == "seed":
+            raise ConfigError(f"Degrade: seed must be a non-negative int, got "
+                              f"{short_repr(value)}; pass e.g. seed=0")  # fmt: skip
         raise ConfigError(
-            f"Degrade: {name} must be an integer >= 0, got {value!r}; pass {name}=<the sample's "
+            f"Degrade: {name} must be an integer >= 0, got {short_repr(value)}; pass "
+            f"{name}=<the sample's "
             f"{'position in the dataset' if name == 'index' else 'epoch number'}>"
         )
     return int(value)
@@ -59,7 +64,8 @@ def _resolve(policy: Any, config: str | Path | Config | None) -> Policy:
         return parse_policy("<mapping>", policy, "policy", cfg.presets)
     raise ConfigError(
         f"Degrade: policy must be a name from the config's policies: map, a policy mapping or a "
-        f"list of choices, got {type(policy).__name__}"
+        f"list of choices, got {type(policy).__name__} {short_repr(policy)}; e.g. "
+        "Degrade('jpeg+grid') or Degrade([{'jpeg': {'quality': [60, 100]}}])"
     )
 
 

@@ -8,7 +8,9 @@ The kernels are pure numpy functions; :data:`FORENSIC_METRICS` registers each as
   NaN on an image without manipulated pixels;
 - ``regression``: ``fn(pred, truth)``, one number per image (below).
 
-Nothing in ``evaluate`` calls them yet: they are the foundation the forensic targets build on.
+``evaluate`` uses them through :mod:`.forensic_levels` (localization runs, and detection rows
+for a boolean ``--target``) and :mod:`.regression` (a numeric ``--target``: ``mae``, ``rmse``,
+``within_5`` per variant, then per level).
 """
 
 from __future__ import annotations

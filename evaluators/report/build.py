@@ -20,6 +20,7 @@ from .document import (
 from .figures import FIGURE_KINDS, save_figure
 from .forensic import forensic_definitions, forensic_level_tables, forensic_tables
 from .headline import headline, identical_axes
+from .regression import regression_definitions, regression_level_table, regression_table
 from .runs import AxisKey, ModelResults, axis_keys
 from .tables import (
     axis_table,
@@ -32,7 +33,7 @@ from .tables import (
     overview_table,
     summary_level_table,
 )
-from .view import AxisView, ReportOptions, classifies, localizes, safe_name
+from .view import AxisView, ReportOptions, classifies, classifies_alone, safe_name
 
 __all__ = ["build_document", "axis_views", "DEFINITIONS"]
 
@@ -97,6 +98,7 @@ def _axis_section(view: AxisView, figdir: Path, identical: dict) -> Section:
     tables = [] if cview is None else [
         summary_level_table(cview) if by_library(cview) else axis_table(cview), group_table(cview)]
     tables += forensic_tables(view)  # LaTeX: every axis in one table per kind (build_document)
+    tables.append(regression_table(view))
     for t in tables:
         if t is not None:
             t.formats = frozenset({"md", "html"})
@@ -105,7 +107,7 @@ def _axis_section(view: AxisView, figdir: Path, identical: dict) -> Section:
 
 def _classifying(view: AxisView) -> AxisView | None:
     """The view with the models that classify on this axis (all of them when no model
-    localizes: a classification report is built as before); None when none does."""
+    localizes or regresses: a classification report is built as before); None when none does."""
     models = view.classified()
     if len(models) == len(view.models):
         return view
@@ -140,13 +142,15 @@ def build_document(
     models_table = model_table(models)
     models_table.formats = frozenset({"md", "html"})  # specs are paths and code names: not for a paper
     doc.sections.append(Section(text("Models"), "models").add(models_table))
-    # Accuracy tables: the classifiers only, on their axes (all models when none localizes).
-    cmodels = [m for m in models if classifies(m)] if any(map(localizes, models)) else models
+    # Accuracy tables: the classifiers only, on their axes (all models when none localizes or
+    # regresses).
+    cmodels = models if classifies_alone(models) else [m for m in models if classifies(m)]
     cviews = [v for v in (_classifying(v) for v in views) if v is not None] if cmodels else []
     last = [d for d in DEFINITIONS if d[0] in ("n", "–")]  # for every figure
     first = [d for d in DEFINITIONS if d not in last] if cviews else []  # accuracy figures
     glance = Section(text("Axes at a glance"), "axes").add(
-        Definitions(first + forensic_definitions(models) + last))  # fmt: skip
+        Definitions(first + forensic_definitions(models) + regression_definitions(models)
+                    + last))  # fmt: skip
     if cviews:
         overview = overview_table(cviews, cmodels)
         for row, v in zip(overview.rows, cviews):
@@ -167,6 +171,10 @@ def build_document(
         t.formats = frozenset({"tex"})
     if forensic:
         doc.sections.append(Section(text("Forensic figures, all levels"), "forensic").add(*forensic))
+    reg = regression_level_table(views)
+    if reg is not None:
+        reg.formats = frozenset({"tex"})
+        doc.sections.append(Section(text("Regression figures, all levels"), "regression").add(reg))
     doc.sections += extra_sections or []
     mc = mcnemar_table(cmodels)
     if mc is not None:

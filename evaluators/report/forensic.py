@@ -1,9 +1,10 @@
 """Forensic figures in the report (issue 14): how metrics are named, the per-level tables and
 the definitions.
 
-Detection (``auc``, ``image_auc``, ...) and localization (``pixel_f1``, ``pixel_auc``, ...)
-figures are read from summary.parquet as ``evaluate`` wrote them; their labels and order come
-from report.json (``forensic_metrics``). A figure whose threshold was chosen with the truth
+Detection (``auc``, ``balanced_accuracy``, ``tpr_at_fpr``, ``eer`` and their ``image_*``
+counterparts) and localization (``pixel_f1``, ``pixel_auc``, ...) figures are read from
+summary.parquet as ``evaluate`` wrote them; their labels and order come from report.json
+(``forensic_metrics``). A figure whose threshold was chosen with the truth
 (``pixel_f1_best``, ``pixel_mcc_best``) is labelled ``optimistic_label`` wherever it appears.
 Values are fractions in [0, 1] written with three decimals, with their 95% bootstrap interval.
 """
@@ -217,8 +218,9 @@ def forensic_definitions(models: list[ModelResults]) -> list[tuple[str, Text]]:
             code("*_best"), " figures take the best threshold for each image separately, chosen "
             "with the true mask: an upper bound no detector reaches without the truth.")))  # fmt: skip
     if names & set(DETECTION):
-        out.append(("AUC, EER, TPR at FPR", text(
+        out.append(("AUC, balanced accuracy, EER, TPR at FPR", text(
             "detection of manipulated images from the model's image score (", em("score"),
             ") or from the predicted map's maximum (", code("image_*"), ", ", em("map max"),
-            "); TPR at FPR uses the threshold fixed on the clean authentic images.")))  # fmt: skip
+            "); TPR at FPR uses the threshold fixed on the clean authentic images; EER (the "
+            "equal error rate) is the one figure where lower is better.")))  # fmt: skip
     return out

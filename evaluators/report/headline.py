@@ -9,8 +9,9 @@ import pandas as pd
 from .document import Paragraph, code, text
 from .forensic_headline import localizer_sentence
 from .params import x_param
+from .regression import regression_sentence
 from .runs import CLEAN, AxisKey, ModelResults
-from .view import AxisView, fmt, localizes
+from .view import AxisView, classifies_alone, fmt, localizes, regresses
 
 __all__ = ["headline", "identical_axes", "variant_hashes", "Identical"]
 
@@ -115,6 +116,8 @@ def _lowest_auc(m: ModelResults, views: list[AxisView]) -> tuple | None:
 def _model_sentence(m: ModelResults, views: list[AxisView], identical: dict) -> list:
     if localizes(m):
         return localizer_sentence(m, views, identical)
+    if regresses(m):
+        return regression_sentence(m, views, identical)
     clean = next((c for v in views if (c := v.clean(m, "accuracy"))), None)
     if clean is None:
         return [code(m.name), ": no labels, so no accuracy (see the flip rates below). "]
@@ -139,8 +142,9 @@ def headline(models: list[ModelResults], views: list[AxisView], identical: dict)
     suites = list(dict.fromkeys(s for m in models for s in m.suites() if s))
     datasets: list[str] = []
     n_src, n_var = 0, 0
-    # A localizer's variants (a forgery suite) are others than a classifier's: count them all.
-    counted = models if any(localizes(m) for m in models) else models[:1]
+    # A localizer's or regressor's variants (a forgery suite, a target's non-null rows) are
+    # others than a classifier's: count them all.
+    counted = models[:1] if classifies_alone(models) else models
     preds = [m.pred for m in counted if len(m.pred)]
     if preds:
         p = pd.concat([x[[c for c in ("dataset", "source_id", "variant_id") if c in x]]

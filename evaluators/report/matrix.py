@@ -102,13 +102,19 @@ def _grid(frame: pd.DataFrame, metric: str) -> tuple[list[str], list[tuple[str, 
     return policies, conds, data
 
 
-def draw_matrix(frame: pd.DataFrame, metric: str = "accuracy") -> MplFigure:
+def draw_matrix(
+    frame: pd.DataFrame, metric: str = "accuracy", source: str | Path = MATRIX_FILE
+) -> MplFigure:
     """The heat map: rows = training policy, columns = test condition (clean first), cells =
-    ``metric`` in percent; thin white lines separate the axes."""
+    ``metric`` in percent; thin white lines separate the axes. ``source``: the matrix file
+    ``frame`` came from (errors name it)."""
     policies, conds, data = _grid(frame, metric)
     if not policies:
-        raise ConfigError(f"matrix: no {metric!r} rows to draw; metrics there: "
-                          f"{sorted(frame['metric'].unique())}")  # fmt: skip
+        raise ConfigError(
+            f"{source}: no {metric!r} rows to draw (metrics there: "
+            f"{', '.join(sorted(map(str, frame['metric'].unique()))) or 'none'}); rerun "
+            "degradebench train-matrix into that folder to rewrite it"
+        )
     fig = MplFigure(figsize=(max(5.0, 1.8 + 0.2 * len(conds)), 1.9 + 0.38 * len(policies)))
     ax = fig.add_subplot()
     cmap = colormaps["viridis"].with_extremes(bad="0.85")  # a missing cell is grey
@@ -196,7 +202,7 @@ def matrix_section(folder: str | Path, figdir: Path, stem: str = "matrix") -> Se
     folder = Path(folder)
     frame = read_matrix(folder)
     rec = _run_record(folder)
-    fig = draw_matrix(frame)
+    fig = draw_matrix(frame, source=folder / MATRIX_FILE)
     files = save_figure(fig, figdir / stem, pdf=False)
     caption = ("Accuracy (%) of each training policy (rows) on each test condition (columns, "
                "clean first)")  # fmt: skip

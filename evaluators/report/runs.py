@@ -122,19 +122,6 @@ def _merge(a: ModelResults, b: ModelResults) -> ModelResults:
                         a.dirs + b.dirs)  # fmt: skip
 
 
-def _refuse_regression(run: dict, folder: str | Path) -> None:
-    """The report draws classification results; a regression run (``--target`` on a numeric
-    column) has its figures in summary.parquet only, for now."""
-    target = run.get("target") if isinstance(run, dict) else None
-    if isinstance(target, dict) and target.get("kind") == "regression":
-        msg = (
-            f"report: {folder} holds regression results (--target {target.get('column')}); "
-            "the report draws classification results only: read mae, rmse and within_5 from "
-            f"{Path(folder) / 'summary.parquet'}"
-        )
-        raise ConfigError(msg)
-
-
 def load_models(results: list[str | Path]) -> list[ModelResults]:
     """Read every results folder; one entry per model, same-model folders on other suites merged."""
     if not results:
@@ -145,7 +132,6 @@ def load_models(results: list[str | Path]) -> list[ModelResults]:
     keys: list[tuple] = []
     for r in results:
         res = read_results(r)
-        _refuse_regression(res.get("run", {}), r)
         names = list(pd.unique(res["summary"]["model"])) if len(res["summary"]) else []
         for name in names or [Path(r).name]:
             key = _model_key(res.get("run", {}), str(name))

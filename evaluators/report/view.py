@@ -27,6 +27,8 @@ __all__ = [
     "series_label",
     "classifies",
     "localizes",
+    "regresses",
+    "classifies_alone",
 ]
 
 MISSING = "–"  # one spelling for "no value" everywhere; never "nan"
@@ -158,6 +160,20 @@ def localizes(m: ModelResults) -> bool:
     return _has_metric(m.summary, lambda name: name.startswith("pixel_"))
 
 
+REGRESSION_METRICS = ("mae", "rmse", "within_5")
+
+
+def regresses(m: ModelResults) -> bool:
+    """Whether the model has regression figures (``mae``, ``rmse``, ``within_5`` rows in
+    summary.parquet: a numeric ``--target``)."""
+    return _has_metric(m.summary, REGRESSION_METRICS.__contains__)
+
+
+def classifies_alone(models: list[ModelResults]) -> bool:
+    """Whether no model localizes or regresses (a classification report, built as before)."""
+    return not any(localizes(m) or regresses(m) for m in models)
+
+
 @dataclass
 class AxisView:
     """One (suite, axis) across models."""
@@ -220,8 +236,9 @@ class AxisView:
 
     def classified(self) -> list[ModelResults]:
         """The models whose accuracy and flip-rate figures this axis shows: every model when none
-        localizes (a classification report as before), else those with such curves here."""
-        if not any(localizes(m) for m in self.models):
+        localizes or regresses (a classification report as before), else those with such curves
+        here."""
+        if classifies_alone(self.models):
             return list(self.models)
         return [m for m in self.models if classifies(m, m.rows("curves", self.key))]
 

@@ -37,6 +37,11 @@ class Level:
     several draws for one source are several variants of that level, told apart by ``variant``
     (their file name; None: the level names the variant). ``slot`` names the variant inside the
     axis for its seed.
+
+    ``repeats_chain``: this variant may repeat the chain of an earlier variant of its axis (an
+    authentic twin of a ladder level that differs from another only in what its twin lacks,
+    such as the splice grid): same bytes, but its own variant id and file, so every level holds
+    its own twin. Without it, two variants of an axis with one chain are a config error.
     """
 
     level: str
@@ -45,6 +50,7 @@ class Level:
     chain: tuple[Step, ...]
     slot: str  # the variant's name inside the axis, used to seed its random draws
     variant: str | None = None  # the variant's own name when several share a planned level
+    repeats_chain: bool = False  # may repeat an earlier variant's chain (see the class doc)
 
     @property
     def name(self) -> str:

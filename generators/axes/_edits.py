@@ -89,8 +89,8 @@ def choose_donor(
             peers = other
         else:
             note = (
-                f"single-label dataset: every other source of fold {ctx.fold} has the host's "
-                f"label {ctx.label!r}, so donor other_label fell back to any"
+                f"every other source of fold {ctx.fold} has the host's label {ctx.label!r}: "
+                f"donor other_label fell back to any"
             )
     return peers[int(rng.integers(len(peers)))].source_id, note
 

@@ -22,9 +22,10 @@ writes the file (``save`` must then be left out).
 With ``ladder`` (see ``_ladder``), levels are the ladder names in YAML order; each holds one
 variant per op (named ``<level>/<op>``; the ``manipulation`` column tells them apart) and the
 authentic twin ``<level>/authentic``. The steps after the edit are the axis' ``then``, the
-level's steps and, unless they end with an encoder, the output (``save``). When a level's twin
-would repeat an earlier level's (levels that differ only in the splice ``grid``), the earlier
-twin serves both: one file per chain.
+level's steps and, unless they end with an encoder, the output (``save``). Every level holds its
+own twin: when a level's twin repeats an earlier level's chain (levels that differ only in the
+splice ``grid``) it is flagged ``repeats_chain`` and gets its own variant id and file (the same
+bytes), so detection stays balanced and paired at every level.
 """
 
 from __future__ import annotations
@@ -168,15 +169,14 @@ def _plain_levels(p: ManipulateParams, edits: list[tuple[str, Step]]) -> list[Le
 
 def _ladder_levels(p: ManipulateParams, edits: list[tuple[str, Step]]) -> list[Level]:
     """Per ladder level: one variant per edit (``<level>/<slot>``) and the authentic twin
-    ``<level>/authentic`` (the earlier level's twin when the twin chain repeats)."""
+    ``<level>/authentic``. A twin whose chain repeats an earlier level's (levels differing only
+    in the splice grid) is flagged ``repeats_chain``: the same bytes, its own id and file."""
     chains = dict(p.chains)
     levels: list[Level] = []
-    twins: dict[str, tuple[str, list[str]]] = {}  # twin chain -> (twin name, its twin_of)
+    seen: set[str] = set()  # twin chains planned so far
     for rung in p.rungs:
         tail = p.output(rung_steps(rung, p.then, chains))
-        key = canonical_chain(tail)
-        shared = twins.get(key)
-        twin = shared[0] if shared else f"{rung.name}/{AUTHENTIC}"
+        twin = f"{rung.name}/{AUTHENTIC}"
         names = []
         for slot, step in edits:
             name = f"{rung.name}/{slot}"
@@ -186,12 +186,12 @@ def _ladder_levels(p: ManipulateParams, edits: list[tuple[str, Step]]) -> list[L
             names.append(name)
         if not p.twin:
             continue
-        if shared:  # the earlier twin's axis_params list these variants too
-            shared[1].extend(names)
-            continue
-        twins[key] = (twin, names)
+        key = canonical_chain(tail)
         params = {"manipulation": "none", "twin_of": names}
-        levels.append(Level(rung.name, rung.value, params, tail, twin, variant=twin))
+        levels.append(
+            Level(rung.name, rung.value, params, tail, twin, twin, repeats_chain=key in seen)
+        )
+        seen.add(key)
     return levels
 
 

@@ -22,4 +22,7 @@ FIGURE_KINDS.register(
     "libraries", "degradebench.evaluators.report.figures.libraries:draw_libraries"
 )
 FIGURE_KINDS.register("forensic", "degradebench.evaluators.report.figures.forensic:draw_forensic")
+FIGURE_KINDS.register(
+    "regression", "degradebench.evaluators.report.figures.regression:draw_regression"
+)
 FIGURE_KINDS.register("overlays", "degradebench.evaluators.report.figures.overlays:draw_overlays")
