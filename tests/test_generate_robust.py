@@ -165,10 +165,8 @@ def test_second_concurrent_run_is_refused(tiny_config: Path, tmp_path: Path) -> 
     finally:
         held.release()
     # a lock whose holder died is no obstacle: a killed process's flock is released by the OS
-    code = (
-        "from filelock import FileLock; import os; l=FileLock(%r); l.acquire(); os._exit(0)"
-        % str(out / ".lock")
-    )
+    lock = repr(str(out / ".lock"))
+    code = f"from filelock import FileLock; import os; l=FileLock({lock}); l.acquire(); os._exit(0)"
     subprocess.run([sys.executable, "-c", code], check=True)
     s = generate(config=tiny_config, dataset="tiny", suite="small", out=out, progress=False)
     assert s.variants == 54
