@@ -19,7 +19,7 @@ from .. import metrics as M
 from .document import Table, Text, code, em, text
 from .params import report_defaults
 from .runs import CLEAN, ModelResults
-from .tables import n_cell
+from .tables import n_cell, stacked_axis_table
 from .view import MISSING, AxisView, natural_key, no_negative_zero
 
 __all__ = [
@@ -185,19 +185,8 @@ def forensic_level_tables(views: list[AxisView]) -> list[Table]:
         parts = [(v, t) for v in views if (t := _kind_table(v, kind)) is not None]
         if not parts:
             continue
-        many = any(t.header[1] == "model" for _, t in parts)
-        cols = list(dict.fromkeys(h for _, t in parts for h in t.header[t.key_columns :]))
-        rows = []
-        for v, t in parts:
-            for r in t.rows:
-                cell = dict(zip(t.header, r))
-                keys = [r[0], *([cell.get("model", MISSING)] if many else []), cell["n"]]
-                rows.append([v.label, *keys, *(cell.get(c, MISSING) for c in cols)])
-        header = ["axis", "level", *(["model"] if many else []), "n", *cols]
         cap = f"Forensic {kind} per level (95% bootstrap CI over source images; n: sources)"
-        out.append(Table(header, rows, cap, f"tab:degradebench-{kind}",
-                         key_columns=4 if many else 3, group_size=1,
-                         first_as_heading=True))  # fmt: skip
+        out.append(stacked_axis_table(parts, cap, f"tab:degradebench-{kind}"))
     return out
 
 

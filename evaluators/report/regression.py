@@ -18,7 +18,7 @@ from .document import Table, Text, code, text
 from .forensic import fmt_unit
 from .params import report_defaults
 from .runs import CLEAN, ModelResults
-from .tables import n_cell
+from .tables import n_cell, stacked_axis_table
 from .view import MISSING, AxisView, natural_key, no_negative_zero, regresses
 
 __all__ = [
@@ -129,19 +129,9 @@ def regression_level_table(views: list[AxisView]) -> Table | None:
     parts = [(v, t) for v in views if (t := regression_table(v)) is not None]
     if not parts:
         return None
-    many = any(t.header[1] == "model" for _, t in parts)
-    cols = list(dict.fromkeys(h for _, t in parts for h in t.header[t.key_columns :]))
-    rows = []
-    for v, t in parts:
-        for r in t.rows:
-            cell = dict(zip(t.header, r))
-            keys = [r[0], *([cell.get("model", MISSING)] if many else []), cell["n"]]
-            rows.append([v.label, *keys, *(cell.get(c, MISSING) for c in cols)])
-    header = ["axis", "level", *(["model"] if many else []), "n", *cols]
     cap = (f"Regression of {target_name(parts[0][0].models)} per level (95% bootstrap CI over "
            "source images; n: sources)")  # fmt: skip
-    return Table(header, rows, cap, "tab:degradebench-regression",
-                 key_columns=4 if many else 3, group_size=1, first_as_heading=True)  # fmt: skip
+    return stacked_axis_table(parts, cap, "tab:degradebench-regression")
 
 
 def regression_definitions(models: list[ModelResults]) -> list[tuple[str, Text]]:

@@ -249,3 +249,20 @@ def level_table(views: list[AxisView], models: list[ModelResults]) -> Table | No
                  "Accuracy (%, 95% bootstrap CI) and flip rate per level",
                  "tab:degradebench-levels", key_columns=3, group_size=3,
                  first_as_heading=True)  # fmt: skip
+
+
+def stacked_axis_table(parts: list[tuple[AxisView, Table]], caption: str, label: str) -> Table:
+    """Per-axis level tables (level first, optional model, then n) stacked into one, the axis
+    as heading rows: the LaTeX fragment's counterpart of the per-axis tables. Columns are the
+    union of the parts' figure columns, in first-seen order."""
+    many = any(t.header[1] == "model" for _, t in parts)
+    cols = list(dict.fromkeys(h for _, t in parts for h in t.header[t.key_columns :]))
+    rows = []
+    for v, t in parts:
+        for r in t.rows:
+            cell = dict(zip(t.header, r))
+            keys = [r[0], *([cell.get("model", MISSING)] if many else []), cell["n"]]
+            rows.append([v.label, *keys, *(cell.get(c, MISSING) for c in cols)])
+    header = ["axis", "level", *(["model"] if many else []), "n", *cols]
+    return Table(header, rows, caption, label, key_columns=4 if many else 3, group_size=1,
+                 first_as_heading=True)  # fmt: skip

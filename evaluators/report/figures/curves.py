@@ -104,6 +104,20 @@ def _draw_metric(ax, view: AxisView, metric: str, order: list[str], xpos: dict[s
         draw_references(ax, clean, n_classes(view.models))
 
 
+def level_axis(ax, view: AxisView, order: list[str], groups: tuple | None,
+               x_vals: np.ndarray | None, xlabel: str) -> None:  # fmt: skip
+    """The x axis of a level curve: numeric (``x_vals``, severity growing left to right, whole
+    numbers for hops) or categorical ticks in ``order``; labelled ``xlabel``."""
+    if x_vals is not None:
+        if xlabel == "hops":
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if x_vals[0] > x_vals[-1]:  # severity grows left to right
+            ax.invert_xaxis()
+    else:
+        _categorical_axis(ax, view, order, groups)
+    ax.set_xlabel(xlabel)
+
+
 def _categorical_axis(ax, view: AxisView, order: list[str], groups: tuple | None) -> None:
     labels = [view.level_label(p) for p in order]
     many = len(order) > 5
@@ -145,15 +159,7 @@ def draw_curves(view: AxisView) -> list[Drawn]:
     for j, metric in enumerate(metrics):
         ax = fig.add_subplot(1, len(metrics), j + 1)
         _draw_metric(ax, view, metric, order, xpos, numeric)
-        xlabel = _x_label(view, numeric)
-        if numeric:
-            if xlabel == "hops":
-                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            if x_vals[0] > x_vals[-1]:  # severity grows left to right
-                ax.invert_xaxis()
-        else:
-            _categorical_axis(ax, view, order, groups)
-        ax.set_xlabel(xlabel)
+        level_axis(ax, view, order, groups, x_vals if numeric else None, _x_label(view, numeric))
         ax.set_ylabel(_YLABEL[metric])
         ax.set_ylim(-2, 104)
         ax.grid(alpha=0.3)

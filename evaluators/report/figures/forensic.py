@@ -19,14 +19,13 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from ... import metrics as M
 from ..forensic import is_optimistic, metric_label, split_metric
 from ..params import report_defaults
 from ..view import AxisView
 from .base import CHANCE_STYLE, COLORS, MARKERS, SERIES_STYLES, Drawn
-from .curves import _categorical_axis
+from .curves import level_axis
 
 __all__ = ["draw_forensic", "forensic_panels", "Panel", "panel_figure", "curve_metric_names"]
 
@@ -140,14 +139,7 @@ def _format_axes(ax, view: AxisView, panel: Panel, order: list[str], x_vals: np.
     if panel.chance is not None:
         ax.axhline(float(panel.chance), label=f"{panel.chance_label} ({float(panel.chance):g})",
                    zorder=1, **CHANCE_STYLE)  # fmt: skip
-    if numeric:
-        if xlabel == "hops":
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        if x_vals[0] > x_vals[-1]:  # severity grows left to right
-            ax.invert_xaxis()
-    else:
-        _categorical_axis(ax, view, order, None)
-    ax.set_xlabel(xlabel)
+    level_axis(ax, view, order, None, x_vals if numeric else None, xlabel)
     ax.set_ylabel(panel.ylabel)
     if panel.fraction:
         ax.set_ylim(-0.03, 1.05)
