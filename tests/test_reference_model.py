@@ -46,9 +46,14 @@ def test_architecture_outputs_logits_per_patch():
 
 
 def test_constrained_layer_predicts_the_centre():
-    layer = ConstrainedConv2d(3, 4, 5)
+    # Seeded (the layer's init draws from torch's RNG): the float32 sums below sit near the
+    # tolerance for some draws, so an unseeded draw made the test depend on the tests before it.
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        layer = ConstrainedConv2d(3, 4, 5)
+        noise = torch.rand(layer.weight.shape, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
-        layer.weight.add_(torch.rand_like(layer.weight))
+        layer.weight.add_(noise)
     layer.project()
     w = layer.weight.detach()
     assert torch.all(w[:, :, 2, 2] == -1)
