@@ -13,6 +13,8 @@ import pandas as pd
 from degradebench.generators.core.errors import ConfigError, DegradebenchError
 from degradebench.generators.core.records import parse_folds
 from degradebench.generators.manifest import (
+    LIST_COLUMNS,
+    MANIFEST_SCHEMA,
     ManifestError,
     read_errors,
     read_manifest,
@@ -76,7 +78,10 @@ def _load(manifest: str | Path) -> tuple[pd.DataFrame, Path, list[dict]]:
     """The checked, relabelled manifest frame, OUT, and every part's metadata (read once)."""
     root = _root(manifest)
     try:
-        df = read_manifest(root)
+        # the nested list columns (JPEG tables, grids) are not evaluated: not decoded
+        df = read_manifest(
+            root, columns=[c for c in MANIFEST_SCHEMA.names if c not in LIST_COLUMNS]
+        )
     except DegradebenchError:
         raise
     except Exception as exc:
@@ -85,7 +90,7 @@ def _load(manifest: str | Path) -> tuple[pd.DataFrame, Path, list[dict]]:
     if missing:
         msg = f"--manifest {manifest}: columns {missing} are missing; has {list(df.columns)}"
         raise ConfigError(msg)
-    bad = unsafe_paths(root, df["path"].tolist())
+    bad = unsafe_paths(root, df["path"])
     if bad:
         path, why = bad[0]
         msg = (
@@ -145,10 +150,11 @@ def _old_crop_rows(df: pd.DataFrame, metas: list[dict]) -> pd.Series:
     """Rows whose level is an old crop label ``RxC`` on a crop axis: by the suite definition
     when the metadata holds it, else by the row's own ``dy``/``dx`` parameters (a resize level
     ``224x224`` has none, so it is never taken for a crop)."""
-    m = df["level"].astype(str).str.extract(_OLD_CROP)
-    candidate = m[0].notna()
+    levels = df["level"].astype(str)
+    candidate = levels.isin([v for v in levels.unique() if _OLD_CROP.match(v)])
     if not candidate.any():
         return candidate
+    m = levels.str.extract(_OLD_CROP)
     crops = crop_axes(metas)
     suites = df["suite"].fillna("").astype(str) if "suite" in df else pd.Series("", index=df.index)
     params = df["axis_params"] if "axis_params" in df else pd.Series(None, index=df.index)
@@ -196,7 +202,8 @@ def _planned(df: pd.DataFrame, root: Path, metas: list[dict] | None = None) -> d
     label there is renamed like the manifest's)."""
     suites = df["suite"].fillna("").astype(str) if "suite" in df else pd.Series("", index=df.index)
     out: dict[str, set] = {}
-    for s, axis, level in zip(suites, df["axis"].astype(str), df["level"].astype(str)):
+    levels = pd.DataFrame({"s": suites, "a": df["axis"].astype(str), "l": df["level"].astype(str)})
+    for s, axis, level in levels.drop_duplicates().itertuples(index=False):
         out.setdefault(s, set()).add((axis, level))
     try:
         errors = read_errors(root)

@@ -11,6 +11,7 @@ from .config import SuiteSpec
 from .core.errors import ConfigError, DegradebenchError, LockedError
 from .core.files import DirLock, atomic_write_bytes, remove_temp_files
 from .manifest import MANIFEST_DIR, STATE_DIR, ManifestError
+from .manifest.schema import RUNS_FILE
 from .manifest.writer import slug
 
 __all__ = [
@@ -21,8 +22,6 @@ __all__ = [
     "check_run_record",
     "clean_temps",
 ]
-
-RUNS_FILE = "runs.json"
 
 
 def make_out_dir(out: str | Path) -> Path:

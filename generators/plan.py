@@ -22,6 +22,7 @@ from .datasets import (
     looks_like_path,
     sources_from_path,
 )
+from .manifest.compact import done_parts
 from .manifest.schema import MANIFEST_DIR
 from .manifest.writer import errors_dir, part_name, slug, write_errors_part
 from .ops import OPS, Step, canonical_chain
@@ -157,9 +158,15 @@ def source_digest(ref: SourceRef) -> str:
         return hashlib.sha256(f"unreadable:{ref.path}:{exc.errno}".encode()).hexdigest()
 
 
-def source_done(out_dir: Path, suite: str, source_id: str) -> bool:
-    """True when an earlier run finished this source (a manifest part, or a recorded failure)."""
+def source_done(
+    out_dir: Path, suite: str, source_id: str, compacted: set[str] | None = None
+) -> bool:
+    """True when an earlier run finished this source: its part was compacted (``compacted``:
+    ``manifest.done_parts``, read here when not given), its part is still there, or its failure
+    is recorded."""
     name = part_name(suite, source_id)
+    if name in (done_parts(out_dir) if compacted is None else compacted):
+        return True
     return (out_dir / MANIFEST_DIR / name).is_file() or _failed_source(errors_dir(out_dir) / name)
 
 
@@ -205,8 +212,9 @@ def plan_all(
         first[source_id] = (ref, digest)
     peers = _fold_peers(first)
     jobs_list: list[SourceJob] = []
+    compacted = done_parts(out_dir)
     for source_id, (ref, digest) in first.items():
-        if source_done(out_dir, suite.name, source_id):
+        if source_done(out_dir, suite.name, source_id, compacted):
             skipped += 1
             continue
         fold_peers, at = peers[ref.fold]

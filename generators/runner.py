@@ -15,6 +15,7 @@ from .core.errors import ConfigError
 from .core.provenance import library_versions
 from .datasets import SourceRef, limit_per_label
 from .execute import execute_source, psnr_db
+from .manifest.compact import compact_manifest, recover
 from .manifest.writer import consolidate_errors
 from .outdir import check_own_folders, check_run_record, clean_temps, make_out_dir, out_lock
 from .plan import VariantPlan, plan_all, plan_source, resolve_sources
@@ -103,6 +104,7 @@ def generate(
     with out_lock(out_dir):
         check_own_folders(out_dir)
         clean_temps(out_dir)
+        recover(out_dir)  # a compaction killed after its commit is finished, else dropped
         name, refs = resolve_sources(cfg, dataset, jobs=jobs, progress=progress)
         refs = select_folds(refs, folds)
         if limit is not None:
@@ -124,5 +126,6 @@ def generate(
         opts = RunOptions(out_dir, psnr, meta, jobs, backend, scheduler, source_timeout, progress)
         run_jobs(jobs_list, opts, summary)
         consolidate_errors(out_dir)
+        compact_manifest(out_dir)
     summary.seconds = time.perf_counter() - t0
     return summary

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from . import manifest as mf
@@ -50,62 +52,46 @@ class VerifyReport:
         return lines
 
 
+_COLUMNS = [
+    "variant_id", "path", "sha256", "format", "width", "height", "quant_tables_sha256",
+    "subsampling", "mask_path", "mask_sha256", "source_mask_path",
+]  # fmt: skip
+
+
+class _Named:
+    """The files rows name, as 64-bit hashes of their normalised paths: 8 bytes per row in a
+    sorted array, so a million-row manifest's orphan check stays small."""
+
+    def __init__(self) -> None:
+        self._new: list[int] = []
+        self._done = np.empty(0, dtype=np.int64)
+
+    def add(self, path: str) -> None:
+        self._new.append(hash(os.path.normpath(path)))
+
+    def freeze(self) -> None:
+        self._done = np.unique(np.concatenate([self._done, np.asarray(self._new, np.int64)]))
+        self._new = []
+
+    def __contains__(self, path: str) -> bool:
+        h = hash(path)
+        i = int(np.searchsorted(self._done, h))
+        return i < len(self._done) and int(self._done[i]) == h
+
+
 def verify(out: str | Path, *, check_orphans: bool = True) -> VerifyReport:
     """Check every file OUT's manifest names (hash, JPEG tables, subsampling, size, path) and
-    list the files under ``variants/`` that no row names."""
+    list the files under ``variants/`` that no row names. The manifest is read in batches:
+    memory stays flat however many rows it has."""
     out_dir = Path(out)
-    df = mf.read_manifest(out_dir)
     errors = mf.read_errors(out_dir)
     n_variant = int((errors.stage == "variant").sum()) if len(errors) else 0
     report = VerifyReport(out_dir, source_errors=len(errors) - n_variant, variant_errors=n_variant)
-    named: set[str] = set()
-    for row in df.itertuples(index=False):
-        report.checked += 1
-        tag = f"{row.path} (variant {row.variant_id})"
-        try:
-            full = mf.safe_join(out_dir, row.path)
-        except mf.ManifestError as exc:
-            report.problems.append(f"{tag}: {exc}")
-            continue
-        named.add(os.path.normpath(str(full)))
-        _check_masks(report, out_dir, row, tag, named)
-        try:
-            data = full.read_bytes()
-        except FileNotFoundError:
-            report.problems.append(f"{tag}: missing file")
-            continue
-        except OSError as exc:
-            report.problems.append(f"{tag}: unreadable: {exc.strerror}")
-            continue
-        digest = hashlib.sha256(data).hexdigest()
-        if digest != row.sha256:
-            report.problems.append(
-                f"{tag}: sha256 {digest[:16]}... differs from the manifest's {row.sha256[:16]}..."
-            )
-            continue
-        try:
-            if row.format == "jpeg":
-                probe = probe_jpeg(data)
-                size = (probe.width, probe.height)
-                tables = [list(t) for t in probe.quant_tables]
-                if tables_sha256(tables) != row.quant_tables_sha256:
-                    report.problems.append(f"{tag}: quantization tables differ from the manifest")
-                if probe.subsampling != row.subsampling:
-                    report.problems.append(
-                        f"{tag}: subsampling {probe.subsampling} != manifest {row.subsampling}"
-                    )
-            else:
-                import io
-
-                with Image.open(io.BytesIO(data)) as im:
-                    size = im.size
-        except Exception as exc:  # noqa: BLE001 - any parse failure of a hashed file is a problem to report
-            report.problems.append(f"{tag}: cannot be parsed: {exc}")
-            continue
-        if size != (row.width, row.height):
-            report.problems.append(
-                f"{tag}: size {size[0]}x{size[1]} != manifest {row.width}x{row.height}"
-            )
+    named = _Named()
+    for frame in mf.iter_manifest(out_dir, columns=_COLUMNS):
+        for row in frame.itertuples(index=False):
+            _check_row(report, out_dir, row, named)
+        named.freeze()
     if check_orphans:
         for folder in ("variants", mf.MASKS_ROOT):
             for dirpath, _, files in os.walk(out_dir / folder):
@@ -115,6 +101,54 @@ def verify(out: str | Path, *, check_orphans: bool = True) -> VerifyReport:
                         report.orphans.append(os.path.relpath(p, out_dir))
         report.orphans.sort()
     return report
+
+
+def _check_row(report: VerifyReport, out_dir: Path, row: object, named: _Named) -> None:
+    """Check one row's file (and masks) against the row; add its paths to ``named``."""
+    report.checked += 1
+    tag = f"{row.path} (variant {row.variant_id})"
+    try:
+        full = mf.safe_join(out_dir, row.path)
+    except mf.ManifestError as exc:
+        report.problems.append(f"{tag}: {exc}")
+        return
+    named.add(str(full))
+    _check_masks(report, out_dir, row, tag, named)
+    try:
+        data = full.read_bytes()
+    except FileNotFoundError:
+        report.problems.append(f"{tag}: missing file")
+        return
+    except OSError as exc:
+        report.problems.append(f"{tag}: unreadable: {exc.strerror}")
+        return
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != row.sha256:
+        report.problems.append(
+            f"{tag}: sha256 {digest[:16]}... differs from the manifest's {row.sha256[:16]}..."
+        )
+        return
+    try:
+        if row.format == "jpeg":
+            probe = probe_jpeg(data)
+            size = (probe.width, probe.height)
+            tables = [list(t) for t in probe.quant_tables]
+            if tables_sha256(tables) != row.quant_tables_sha256:
+                report.problems.append(f"{tag}: quantization tables differ from the manifest")
+            if probe.subsampling != row.subsampling:
+                report.problems.append(
+                    f"{tag}: subsampling {probe.subsampling} != manifest {row.subsampling}"
+                )
+        else:
+            with Image.open(io.BytesIO(data)) as im:
+                size = im.size
+    except Exception as exc:  # noqa: BLE001 - any parse failure of a hashed file is a problem to report
+        report.problems.append(f"{tag}: cannot be parsed: {exc}")
+        return
+    if size != (row.width, row.height):
+        report.problems.append(
+            f"{tag}: size {size[0]}x{size[1]} != manifest {row.width}x{row.height}"
+        )
 
 
 def _mask_problem(out_dir: Path, rel: str, want_sha: str | None, size: tuple[int, int]) -> str:
@@ -129,8 +163,6 @@ def _mask_problem(out_dir: Path, rel: str, want_sha: str | None, size: tuple[int
     if want_sha is not None and digest != want_sha:
         return f"sha256 {digest[:16]}... differs from the manifest's {want_sha[:16]}..."
     try:
-        import io
-
         with Image.open(io.BytesIO(data)) as im:
             mode, got = im.mode, im.size
     except Exception as exc:  # noqa: BLE001 - any parse failure of a mask file is a problem
@@ -140,7 +172,7 @@ def _mask_problem(out_dir: Path, rel: str, want_sha: str | None, size: tuple[int
     return ""
 
 
-def _check_masks(report: VerifyReport, out_dir: Path, row: object, tag: str, named: set) -> None:
+def _check_masks(report: VerifyReport, out_dir: Path, row: object, tag: str, named: _Named) -> None:
     """Re-hash the row's mask (``mask_sha256``), check its source mask exists and both are 1-bit
     PNGs the size of the output; add their paths to ``named``."""
     size = (row.width, row.height)

@@ -1,50 +1,129 @@
-"""Read a manifest (all parts of OUT), its errors table and its file metadata."""
+"""Read a manifest (OUT's compacted files and any parts not compacted yet), its errors table
+and its file metadata; ``iter_manifest`` streams it in batches (flat memory)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .schema import (
-    ERRORS_FILE,
-    ERRORS_SCHEMA,
-    MANIFEST_DIR,
-    MANIFEST_SCHEMA,
-    META_KEY,
-    ManifestError,
-)
+from .compact import ManifestFiles, file_metas, manifest_files, open_manifest
+from .merge import is_sorted, sort_table
+from .schema import ERRORS_FILE, ERRORS_SCHEMA, MANIFEST_DIR, MANIFEST_SCHEMA, ManifestError
 
-__all__ = ["read_manifest", "read_errors", "read_metadata"]
+__all__ = ["read_manifest", "read_errors", "read_metadata", "iter_manifest", "LIST_COLUMNS"]
+
+# Nested list columns: kept Arrow-backed (an element becomes a Python list when it is read);
+# decoding them costs more than all other columns together, so leave them out of ``columns=``
+# when they are not needed.
+LIST_COLUMNS = tuple(f.name for f in MANIFEST_SCHEMA if pa.types.is_list(f.type))
+
+
+def _dtype(t: pa.DataType) -> pd.ArrowDtype | None:
+    return pd.ArrowDtype(t) if pa.types.is_list(t) or pa.types.is_large_list(t) else None
+
+
+def _no_manifest(out: str | Path) -> ManifestError:
+    mdir = Path(out) / MANIFEST_DIR
+    return ManifestError(
+        f"no manifest under {str(mdir)!r}; run 'degradebench generate --out {out}' first"
+    )
+
+
+class _Moved(Exception):
+    """A file vanished while being read (a compaction renamed it): list the files again."""
 
 
 def read_manifest(out: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
-    """All manifest rows of ``OUT`` as a DataFrame (columns as in MANIFEST_SCHEMA), sorted by
-    (suite, source_id, axis, variant_id) so two runs compare row for row."""
-    mdir = Path(out) / MANIFEST_DIR
-    parts = sorted(p for p in mdir.glob("*.parquet")) if mdir.is_dir() else []
-    if not parts:
+    """All manifest rows of ``OUT`` as a DataFrame (columns as in MANIFEST_SCHEMA, or those in
+    ``columns``), sorted by (suite, source_id, axis, variant_id) so two runs compare row for
+    row. Scalar columns have pandas' default dtypes, list columns (``LIST_COLUMNS``) are
+    Arrow-backed. An OUT still holding per-source parts is compacted first when it can be
+    (see ``compact.open_manifest``)."""
+    files = open_manifest(out)
+    for _ in range(5):
+        if not files.all:
+            raise _no_manifest(out)
+        try:
+            table = _read_files(files, columns)
+            break
+        except _Moved:
+            files = manifest_files(out)
+    else:
         raise ManifestError(
-            f"no manifest under {str(mdir)!r}; run 'degradebench generate --out {out}' first"
+            f"the manifest under {str(Path(out) / MANIFEST_DIR)!r} kept changing while being "
+            "read (a compaction running?); read it again when generate has finished"
         )
-    tables = [_read_part(p, columns) for p in parts]
-    df = pa.concat_tables(tables).to_pandas()
-    keys = [k for k in ("suite", "source_id", "axis", "variant_id") if k in df.columns]
-    return df.sort_values(keys, kind="stable").reset_index(drop=True) if keys else df
+    return table.to_pandas(types_mapper=_dtype)
+
+
+def _read_files(files: ManifestFiles, columns: list[str] | None) -> pa.Table:
+    tables = [_read_part(p, columns) for p in files.all]
+    table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    # Compacted files are written sorted, in name order; parts are not.
+    if files.parts or not is_sorted(table):
+        table = sort_table(table)
+    return table
 
 
 def _read_part(p: Path, columns: list[str] | None) -> pa.Table:
     try:
         return pq.read_table(p, columns=columns, schema=MANIFEST_SCHEMA)
+    except FileNotFoundError:
+        raise _Moved() from None
     except (OSError, pa.ArrowException) as exc:
-        raise ManifestError(
-            f"manifest part {str(p)!r} is unreadable or not a degradebench manifest "
-            f"({type(exc).__name__}: {exc}); remove it and rerun 'degradebench generate' with the "
-            "same arguments to remake that source"
-        ) from None
+        if not p.exists():
+            raise _Moved() from None
+        raise _unreadable(p, exc) from None
+
+
+def _unreadable(p: Path, exc: BaseException) -> ManifestError:
+    return ManifestError(
+        f"manifest part {str(p)!r} is unreadable or not a degradebench manifest "
+        f"({type(exc).__name__}: {exc}); remove it and rerun 'degradebench generate' with the "
+        "same arguments to remake its sources"
+    )
+
+
+def iter_manifest(
+    out: str | Path, columns: list[str] | None = None, batch_rows: int = 65_536
+) -> Iterator[pd.DataFrame]:
+    """OUT's manifest rows in DataFrames of at most ``batch_rows`` rows (file order, not sorted
+    across parts): memory stays flat however many rows there are."""
+    files = open_manifest(out)
+    if not files.all:
+        raise _no_manifest(out)
+    want = list(columns) if columns is not None else MANIFEST_SCHEMA.names
+    for p in files.all:
+        try:
+            pf = pq.ParquetFile(p)
+            have = set(pf.schema_arrow.names)
+            for batch in pf.iter_batches(
+                batch_size=batch_rows, columns=[c for c in want if c in have]
+            ):
+                yield _with_columns(pa.Table.from_batches([batch]), want).to_pandas(
+                    types_mapper=_dtype
+                )
+        except (OSError, pa.ArrowException) as exc:
+            raise _unreadable(p, exc) from None
+
+
+def _with_columns(table: pa.Table, want: list[str]) -> pa.Table:
+    """``table`` with the columns ``want`` in that order, typed as in MANIFEST_SCHEMA (missing
+    ones null)."""
+    cols = []
+    for name in want:
+        typ = MANIFEST_SCHEMA.field(name).type
+        if name in table.column_names:
+            col = table.column(name)
+            cols.append(col if col.type == typ else col.cast(typ))
+        else:
+            cols.append(pa.nulls(table.num_rows, typ))
+    return pa.table(dict(zip(want, cols)))
 
 
 def read_errors(out: str | Path) -> pd.DataFrame:
@@ -56,12 +135,12 @@ def read_errors(out: str | Path) -> pd.DataFrame:
 
 
 def read_metadata(out: str | Path) -> list[dict]:
-    """The file-level metadata of each manifest part (config hash, suite, library versions...),
-    one entry per distinct value."""
-    mdir = Path(out) / MANIFEST_DIR
-    seen: dict[str, dict] = {}
-    for p in sorted(mdir.glob("*.parquet")):
-        raw = (pq.read_schema(p).metadata or {}).get(META_KEY)
-        if raw and raw not in seen:
-            seen[raw] = json.loads(raw)
+    """The file-level metadata of the manifest (config hash, suite, library versions...), one
+    entry per distinct value (a compacted file keeps every value of the parts it holds)."""
+    files = manifest_files(out)
+    seen: dict[bytes, dict] = {}
+    for p in [*files.data[:1], *files.parts]:
+        for raw in file_metas(p):
+            if raw not in seen:
+                seen[raw] = json.loads(raw)
     return list(seen.values())

@@ -17,6 +17,8 @@ __all__ = [
     "STATE_DIR",
     "ERRORS_FILE",
     "META_KEY",
+    "META_ALL_KEY",
+    "RUNS_FILE",
     "ManifestError",
     "with_metadata",
 ]
@@ -25,6 +27,8 @@ MANIFEST_DIR = "manifest"
 STATE_DIR = ".state"  # run state: error parts waiting to be compacted
 ERRORS_FILE = "errors.parquet"
 META_KEY = b"degradebench"
+META_ALL_KEY = b"degradebench_all"  # a compacted file: every distinct META_KEY value (JSON list)
+RUNS_FILE = "runs.json"  # in OUT: the suite definitions it holds (written by generate)
 
 MANIFEST_SCHEMA = pa.schema(
     [
