@@ -2,6 +2,8 @@
 
 - :mod:`.base`: per-variant metrics (``METRICS`` registry; direction and aggregation).
 - :mod:`.bootstrap`: the seeded bootstrap over source images; a :class:`Cell` is one figure.
+- :mod:`.grouped`: the cells of every level / curve point of a metric at once (one weight
+  matrix product per metric; the numbers of :func:`.bootstrap.cell`).
 - :mod:`.pairing`: clean pairing within a suite (``n_paired``, warnings).
 - :mod:`.levels`: summary.parquet; :mod:`.curves`: curves.parquet; :mod:`.order`: severity order
   and curve points.

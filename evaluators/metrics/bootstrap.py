@@ -28,7 +28,9 @@ class Bootstrap:
     """
 
     def __init__(self, source_ids, n_boot: int = 1000, seed: int = 0, ci: float = 0.95):
-        self.sources = pd.Index(pd.unique(pd.Series(list(source_ids), dtype=object)))
+        ids = source_ids.to_numpy(dtype=object) if hasattr(source_ids, "to_numpy") else None
+        ids = list(source_ids) if ids is None else ids
+        self.sources = pd.Index(pd.unique(pd.Series(ids, dtype=object)))
         self.n_boot = int(n_boot)
         self.ci = ci
         s = len(self.sources)
@@ -40,11 +42,23 @@ class Bootstrap:
         else:
             self.weights = np.zeros((0, s))
 
+    def codes(self, source_ids) -> np.ndarray:
+        """Each row's position in :attr:`sources`.
+
+        Raises:
+            ValueError: a source_id is not among the bootstrap's sources.
+        """
+        ids = pd.Index(np.asarray(source_ids, dtype=object), dtype=object)
+        codes = self.sources.get_indexer(ids)
+        if (codes < 0).any():
+            bad = ids[codes < 0][0]
+            raise ValueError(f"a row's source_id {bad!r} is not among the bootstrap's sources; "
+                             "build the Bootstrap from every scored row's source_id")  # fmt: skip
+        return codes
+
     def per_source(self, source_ids: pd.Series, stats: np.ndarray) -> np.ndarray:
         """Row statistics ``[N, k]`` summed per source -> ``[S, k]`` (zeros for absent sources)."""
-        codes = self.sources.get_indexer(source_ids)
-        if (codes < 0).any():
-            raise ValueError("a row's source_id is not among the bootstrap's sources")
+        codes = self.codes(source_ids)
         out = np.zeros((len(self.sources), stats.shape[1]))
         np.add.at(out, codes, stats)
         return out
@@ -52,6 +66,12 @@ class Bootstrap:
     def replicates(self, per_source: np.ndarray) -> np.ndarray:
         """``[S, k]`` per-source sums -> ``[B, k]`` replicate sums."""
         return self.weights @ per_source
+
+    def replicates_of(self, per_source: np.ndarray) -> np.ndarray:
+        """``[G, S, k]`` per-source sums of G groups -> ``[B, G, k]``: one matrix product."""
+        g, s, k = per_source.shape
+        flat = per_source.transpose(1, 0, 2).reshape(s, g * k)
+        return (self.weights @ flat).reshape(-1, g, k)
 
     def interval(self, reps: np.ndarray) -> tuple[float, float]:
         """The percentile interval of replicate values (NaN when there are none)."""
@@ -61,6 +81,20 @@ class Bootstrap:
         a = (1 - self.ci) / 2 * 100
         lo, hi = np.percentile(reps, [a, 100 - a])
         return float(lo), float(hi)
+
+    def intervals(self, reps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`interval` of every column of ``reps`` ``[B, G]`` -> (lows, highs) ``[G]``."""
+        g = reps.shape[1]
+        lo, hi = np.full(g, math.nan), np.full(g, math.nan)
+        if reps.shape[0] == 0 or g == 0:
+            return lo, hi
+        clean = ~np.isnan(reps).any(axis=0)
+        if clean.any():
+            a = (1 - self.ci) / 2 * 100
+            lo[clean], hi[clean] = np.percentile(reps[:, clean], [a, 100 - a], axis=0)
+        for j in np.flatnonzero(~clean):
+            lo[j], hi[j] = self.interval(reps[:, j])
+        return lo, hi
 
 
 @dataclass

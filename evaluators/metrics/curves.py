@@ -11,13 +11,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from ..results import CLEAN, CURVE_COLUMNS
 from .base import METRICS, Metric, labelled
-from .bootstrap import Bootstrap, Cell, cell
+from .bootstrap import Bootstrap, Cell
+from .grouped import grouped_cells, members_of, suite_rows
 from .order import axis_points
-from .pairing import Paired, is_clean, paired, suite_of
+from .pairing import Paired, is_clean, paired_cells, suite_of
 
 __all__ = ["curve_metrics", "CurveCells"]
 
@@ -36,53 +38,46 @@ class CurveCells:
 
 
 @dataclass
-class _Ctx:
-    model: str
-    suite: str
+class _Slot:
+    """One curve row's group: an axis point (or the pooled axis) and series, and its rows."""
+
     axis: str
-    boot: Bootstrap
-    clean_rows: pd.DataFrame
-    clean_cells: dict[str, Cell]
-    out: CurveCells
-    rows: list[dict]
+    point: str
+    x: float
+    rank: int
+    series: str
+    rows: np.ndarray  # positions in the suite's frame
 
 
-def _add(ctx: _Ctx, df: pd.DataFrame, point: str, x: float, rank: int, series: str, m: Metric):
-    mname = m.name
-    c = cell(m, df, ctx.boot)
-    if c.n_variants == 0:
-        return
-    key = (ctx.suite, ctx.axis, point, series, mname)
-    ctx.out.cells[key] = c
-    cc = ctx.clean_cells.get(mname)
-    pr = paired(m, df, ctx.clean_rows, ctx.boot, c, cc if cc is not None and cc.n_variants else None)
-    if pr is not None:
-        ctx.out.paired[key] = pr
-    lo, hi = ctx.boot.interval(c.reps)
-    ctx.rows.append({"model": ctx.model, "axis": ctx.axis, "point": point, "x": x, "rank": rank,
-                     "series": series, "metric": mname, "value": c.value, "ci_low": lo,
-                     "ci_high": hi, "n": c.n, "suite": ctx.suite or None,
-                     "n_variants": c.n_variants, "n_paired": pr.n_paired if pr else 0,
-                     "delta_clean": pr.delta if pr else math.nan})  # fmt: skip
-
-
-def _axis_rows(ctx: _Ctx, pa_: pd.DataFrame, metrics: list[Metric]) -> None:
+def _axis_slots(axis: str, pa_: pd.DataFrame, pos: np.ndarray) -> list[_Slot]:
+    """The curve groups of one axis (rows ``pos`` of the suite's frame), in output order."""
     ap = axis_points(pa_)
-    series_values = ["all"] + sorted(s for s in pd.unique(ap.series) if s != "all")
+    point, series, groups = (ap.point.to_numpy(), ap.series.to_numpy(), ap.groups.to_numpy())
+    series_values = ["all"] + sorted(s for s in pd.unique(series) if s != "all")
+    out = []
     for rank, pt in enumerate(ap.order):
-        at = ap.point == pt
+        at = point == pt
         for ser in series_values:
-            sel = at if ser == "all" else at & (ap.series == ser)
+            sel = at if ser == "all" else at & (series == ser)
             if sel.any():
-                for m in metrics:
-                    _add(ctx, pa_[sel.to_numpy()], pt, ap.x[pt], rank, ser, m)
-    groups = sorted(g for g in pd.unique(ap.groups) if g != "all")
-    if groups:
+                out.append(_Slot(axis, pt, ap.x[pt], rank, ser, pos[sel]))
+    grps = sorted(g for g in pd.unique(groups) if g != "all")
+    if grps:
         # Pooled over the whole axis, per combination of boolean level parameters.
-        for grp in ["all", *groups]:
-            sel = (ap.groups == grp) if grp != "all" else pd.Series(True, index=pa_.index)
-            for m in metrics:
-                _add(ctx, pa_[sel.to_numpy()], "all", math.nan, -1, grp, m)
+        for grp in ["all", *grps]:
+            sel = (groups == grp) if grp != "all" else np.ones(len(pos), dtype=bool)
+            out.append(_Slot(axis, "all", math.nan, -1, grp, pos[sel]))
+    return out
+
+
+def _suite_slots(sp: pd.DataFrame) -> list[_Slot]:
+    codes, axes = pd.factorize(sp["axis"], use_na_sentinel=True)
+    cols = [c for c in ("level", "level_value", "axis_params", "psnr") if c in sp]  # axis_points'
+    out: list[_Slot] = []
+    for a, pos in enumerate(members_of(codes, len(axes))):
+        if axes[a] != CLEAN:
+            out += _axis_slots(str(axes[a]), sp[cols].iloc[pos], pos)
+    return out
 
 
 def curve_metrics(
@@ -91,6 +86,7 @@ def curve_metrics(
     """curves.parquet rows (accuracy and flip rate per point and series, with CIs) and cells.
 
     ``metrics``: these instead (any metric :func:`.bootstrap.cell` takes, e.g. the forensic ones).
+    Every point, series and metric of a suite is computed at once (:mod:`.grouped`).
     """
     model = str(pred["model"].iloc[0]) if len(pred) else ""
     if metrics is None:
@@ -100,14 +96,33 @@ def curve_metrics(
     rows: list[dict] = []
     suites = suite_of(pred)
     clean = is_clean(pred)
-    for suite, sp in pred.groupby(suites.to_numpy(), sort=True):
-        clean_rows = sp[clean[suites.to_numpy() == suite]]
-        clean_cells = {m.name: cell(m, clean_rows, boot) for m in metrics}
-        for axis, pa_ in sp.groupby("axis", sort=False):
-            if axis == CLEAN:
-                continue
-            ctx = _Ctx(model, suite, str(axis), boot, clean_rows, clean_cells, out, rows)
-            _axis_rows(ctx, pa_, metrics)
+    src_all = boot.codes(pred["source_id"]) if len(pred) else np.zeros(0, dtype=np.int64)
+    for suite, sp, pos in suite_rows(pred, suites):
+        slots = _suite_slots(sp)
+        members = [s.rows for s in slots] + [np.flatnonzero(clean[pos])]
+        src = src_all[pos]
+        per_metric = []
+        for m in metrics:
+            res = grouped_cells(m, sp, src, members, boot)
+            pairs = paired_cells(m, sp, src, boot, res, members, len(members) - 1)
+            ci = boot.intervals(res.reps) if res.reps is not None else None
+            per_metric.append((m, res.cells, pairs, ci))
+        for g, sl in enumerate(slots):
+            for m, mcells, pairs, ci in per_metric:
+                c, pr = mcells[g], pairs[g]
+                if c.n_variants == 0:
+                    continue
+                key = (suite, sl.axis, sl.point, sl.series, m.name)
+                out.cells[key] = c
+                if pr is not None:
+                    out.paired[key] = pr
+                lo, hi = (ci[0][g], ci[1][g]) if ci is not None else boot.interval(c.reps)
+                rows.append({"model": model, "axis": sl.axis, "point": sl.point, "x": sl.x,
+                             "rank": sl.rank, "series": sl.series, "metric": m.name,
+                             "value": c.value, "ci_low": lo, "ci_high": hi, "n": c.n,
+                             "suite": suite or None, "n_variants": c.n_variants,
+                             "n_paired": pr.n_paired if pr else 0,
+                             "delta_clean": pr.delta if pr else math.nan})  # fmt: skip
     frame = pd.DataFrame(rows, columns=CURVE_COLUMNS)
     frame = frame.astype({"x": "float64", "value": "float64", "ci_low": "float64",
                           "ci_high": "float64", "rank": "int64", "n": "int64",

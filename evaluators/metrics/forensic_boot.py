@@ -17,6 +17,7 @@ from degradebench.generators.core.errors import ConfigError
 
 __all__ = [
     "weighted_auc",
+    "weighted_auc_eer",
     "weighted_balanced_accuracy",
     "weighted_threshold_at_fpr",
     "weighted_tpr_above",
@@ -53,10 +54,23 @@ def weighted_auc(s: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
     ``[s_i > s_j] + [s_i = s_j] / 2``, over the product of the class weights."""
     if s.size == 0:
         return np.full(w.shape[0], np.nan)
-    pos, neg = _class_sums(s, y, w)
+    return _auc_of(*_class_sums(s, y, w))
+
+
+def _auc_of(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
     below = np.cumsum(neg, axis=1) - neg  # negative weight strictly below each score
     num = (pos * (below + 0.5 * neg)).sum(axis=1)
     return _ratio(num, pos.sum(axis=1) * neg.sum(axis=1))
+
+
+def weighted_auc_eer(s: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`weighted_auc` and :func:`weighted_eer` from one sort: the descending class sums
+    are the ascending ones reversed (ties merged in the same row order), so both are equal to
+    the separate calls."""
+    if s.size == 0:
+        return np.full(w.shape[0], np.nan), np.full(w.shape[0], np.nan)
+    pos, neg = _class_sums(s, y, w)
+    return _auc_of(pos, neg), _eer_of(pos[:, ::-1], neg[:, ::-1])
 
 
 def weighted_balanced_accuracy(
@@ -110,7 +124,11 @@ def weighted_eer(s: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
     r = w.shape[0]
     if s.size == 0:
         return np.full(r, np.nan)
-    pos, neg = _class_sums(s, y, w, descending=True)
+    return _eer_of(*_class_sums(s, y, w, descending=True))
+
+
+def _eer_of(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
+    r = pos.shape[0]
     tp, tn = pos.sum(axis=1), neg.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         fpr = np.concatenate([np.zeros((r, 1)), np.cumsum(neg, axis=1) / tn[:, None]], axis=1)

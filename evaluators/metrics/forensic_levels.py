@@ -45,6 +45,7 @@ from .curves import curve_metrics
 from .forensic import FORENSIC_METRICS
 from .forensic_boot import (
     weighted_auc,
+    weighted_auc_eer,
     weighted_balanced_accuracy,
     weighted_eer,
     weighted_threshold_at_fpr,
@@ -91,11 +92,15 @@ class Negatives:
     source_ids: np.ndarray
 
 
-def _figures(kinds, s, y, w, neg: Negatives | None, neg_w, fpr: float) -> dict[str, np.ndarray]:
-    """The detection figures ``kinds`` for the weight vectors ``w`` (and ``neg_w`` of the
-    suite's clean negatives, for ``tpr_at_fpr``)."""
+def _figures(kinds, s, y, w, t: np.ndarray | None) -> dict[str, np.ndarray]:
+    """The detection figures ``kinds`` for the weight vectors ``w`` (and the thresholds ``t``
+    fixed on the suite's clean negatives, one per vector, for ``tpr_at_fpr``)."""
     out = {}
+    if "auc" in kinds and "eer" in kinds:
+        out["auc"], out["eer"] = weighted_auc_eer(s, y, w)  # one sort for both
     for kind in kinds:
+        if kind in out:
+            continue
         if kind == "auc":
             out[kind] = weighted_auc(s, y, w)
         elif kind == "balanced_accuracy":
@@ -103,7 +108,6 @@ def _figures(kinds, s, y, w, neg: Negatives | None, neg_w, fpr: float) -> dict[s
         elif kind == "eer":
             out[kind] = weighted_eer(s, y, w)
         else:
-            t = weighted_threshold_at_fpr(neg.scores, neg_w, fpr)
             out[kind] = weighted_tpr_above(s, y, w, t)
     return out
 
@@ -150,22 +154,33 @@ class DetectionScores:
         if not kinds:
             return out
         roww = 1.0 / counts[codes]
-        ncodes = nroww = None
-        if neg is not None:
-            ncodes = _codes(boot, neg.source_ids, self.column)
-            nroww = 1.0 / np.bincount(ncodes, minlength=len(boot.sources))[ncodes]
-        point = _figures(kinds, s, y, roww[None, :], neg,
-                         None if neg is None else nroww[None], self.fpr)  # fmt: skip
+        t_point, t_reps = self._thresholds(neg, boot) if neg is not None else (None, None)
+        point = _figures(kinds, s, y, roww[None, :], t_point)
         parts = []
         step = max(1, _MAX_CELLS // max(s.size, 1))
         for b0 in range(0, boot.n_boot, step):
             wb = boot.weights[b0 : b0 + step]
-            nw = None if neg is None else wb[:, ncodes] * nroww
-            parts.append(_figures(kinds, s, y, wb[:, codes] * roww, neg, nw, self.fpr))
+            t = None if t_reps is None else t_reps[b0 : b0 + step]
+            parts.append(_figures(kinds, s, y, wb[:, codes] * roww, t))
         for k in kinds:
             reps = np.concatenate([p[k] for p in parts]) if parts else np.zeros(0)
             out[k] = Cell(float(point[k][0]), reps, n, int(s.size), used)
         return out
+
+    def _thresholds(self, neg: Negatives, boot: Bootstrap) -> tuple[np.ndarray, np.ndarray]:
+        """The ``tpr_at_fpr`` thresholds of one suite: the point estimate's ``[1]`` and one per
+        replicate ``[B]``, fixed once on its clean negatives and shared by every cell."""
+        key = ("thresholds", id(neg), id(boot), boot.n_boot)
+        if key not in self._memo:
+            ncodes = _codes(boot, neg.source_ids, self.column)
+            nroww = 1.0 / np.bincount(ncodes, minlength=len(boot.sources))[ncodes]
+            point = weighted_threshold_at_fpr(neg.scores, nroww[None], self.fpr)
+            step = max(1, _MAX_CELLS // max(neg.scores.size, 1))
+            reps = [weighted_threshold_at_fpr(neg.scores, boot.weights[b0 : b0 + step][:, ncodes]
+                                              * nroww, self.fpr)
+                    for b0 in range(0, boot.n_boot, step)]  # fmt: skip
+            self._memo[key] = (point, np.concatenate(reps) if reps else np.zeros(0))
+        return self._memo[key]
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from ..results import SUMMARY_COLUMNS
 from .base import Metric, metrics_for
-from .bootstrap import Bootstrap, Cell, cell
-from .pairing import is_clean, paired, suite_of
+from .bootstrap import Bootstrap, Cell
+from .grouped import grouped_cells, key_groups, suite_rows
+from .pairing import is_clean, paired_cells, suite_of
 
 __all__ = ["level_metrics"]
 
@@ -35,26 +37,34 @@ def level_metrics(
     ``n`` counts distinct sources, ``n_variants`` variants (a source's variants are averaged
     first). ``delta_clean`` is the value minus clean's on the ``n_paired`` sources that have
     both, in the same suite. ``metrics``: these instead of :func:`metrics_for`'s (regression).
+    Every level and metric is computed at once (:mod:`.grouped`), with the same numbers as
+    :func:`.bootstrap.cell` one cell at a time.
     """
     model = str(pred["model"].iloc[0]) if len(pred) else ""
     metrics = metrics if metrics is not None else metrics_for(pred, topk)
     suites = suite_of(pred)
     lvals = _level_values(pred, suites)
     clean = is_clean(pred)
+    src_all = boot.codes(pred["source_id"]) if len(pred) else np.zeros(0, dtype=np.int64)
     cells: dict[tuple[str, str, str, str], Cell] = {}
     rows = []
-    for suite, sp in pred.groupby(suites.to_numpy(), sort=True):
-        clean_rows = sp[clean[suites.to_numpy() == suite]]
-        clean_cells = {m.name: cell(m, clean_rows, boot) for m in metrics}
-        for (axis, level), df in sp.groupby(["axis", "level"], sort=False):
-            for m in metrics:
-                c = cell(m, df, boot)
+    for suite, sp, pos in suite_rows(pred, suites):
+        keys, members = key_groups(sp, ["axis", "level"])
+        members.append(np.flatnonzero(clean[pos]))  # the suite's clean rows: the last group
+        src = src_all[pos]
+        per_metric = []
+        for m in metrics:
+            res = grouped_cells(m, sp, src, members, boot)
+            pairs = paired_cells(m, sp, src, boot, res, members, len(members) - 1)
+            ci = boot.intervals(res.reps) if res.reps is not None else None
+            per_metric.append((m, res.cells, pairs, ci))
+        for g, (axis, level) in enumerate(keys):
+            for m, mcells, pairs, ci in per_metric:
+                c, pr = mcells[g], pairs[g]
                 if c.n_variants == 0:
                     continue
                 cells[(suite, axis, level, m.name)] = c
-                cc = clean_cells[m.name]
-                pr = paired(m, df, clean_rows, boot, c, cc if cc.n_variants else None)
-                lo, hi = boot.interval(c.reps)
+                lo, hi = (ci[0][g], ci[1][g]) if ci is not None else boot.interval(c.reps)
                 rows.append({
                     "model": model, "axis": axis, "level": level,
                     "level_value": lvals.get((suite, axis, level), math.nan), "metric": m.name,

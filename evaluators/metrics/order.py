@@ -74,29 +74,50 @@ class AxisPoints:
     x_name: str | None = None
 
 
+def _parse(s) -> dict:
+    """One ``axis_params`` value (JSON text or a dict) as a dict; {} when it is neither."""
+    if isinstance(s, dict):
+        return s
+    try:
+        d = json.loads(s) if isinstance(s, str) else {}
+    except ValueError:
+        d = {}
+    return d if isinstance(d, dict) else {}
+
+
+def _distinct(axis_params: pd.Series) -> tuple[np.ndarray, list]:
+    """(code per row, distinct values) of ``axis_params``; every value its own when they are
+    not hashable (dicts)."""
+    try:
+        codes, uniques = pd.factorize(axis_params, use_na_sentinel=False)
+        return codes, list(uniques)
+    except TypeError:
+        return np.arange(len(axis_params)), list(axis_params)
+
+
+def _bool_table(axis_params: pd.Series) -> tuple[np.ndarray, pd.DataFrame]:
+    """(code per row, the boolean parameters of each distinct ``axis_params`` value)."""
+    codes, uniques = _distinct(axis_params)
+    rows = [{k: v for k, v in _parse(u).items() if isinstance(v, bool)} for u in uniques]
+    return codes, pd.DataFrame(rows, index=pd.RangeIndex(len(rows)))
+
+
 def bool_params(axis_params: pd.Series) -> pd.DataFrame:
     """The boolean parameters of each row's ``axis_params`` JSON (e.g. ``aligned``, ``grid_kept``)."""
-    rows = []
-    for s in axis_params:
-        try:
-            d = json.loads(s) if isinstance(s, str) else (s or {})
-        except ValueError:
-            d = {}
-        rows.append(
-            {k: v for k, v in d.items() if isinstance(v, bool)} if isinstance(d, dict) else {}
-        )
-    return pd.DataFrame(rows, index=axis_params.index)
+    codes, table = _bool_table(axis_params)
+    return table.take(codes).set_axis(axis_params.index)
 
 
 def _bool_groups(pred_axis: pd.DataFrame) -> pd.Series:
     if "axis_params" not in pred_axis:
         return pd.Series("all", index=pred_axis.index)
-    bp = bool_params(pred_axis["axis_params"])
+    codes, bp = _bool_table(pred_axis["axis_params"])  # every distinct value is some row's
     varying = [c for c in bp.columns if bp[c].nunique(dropna=True) > 1]
     if not varying:
         return pd.Series("all", index=pred_axis.index)
-    labels = [",".join(f"{k}={r[k]}" for k in varying) for _, r in bp[varying].iterrows()]
-    return pd.Series(labels, index=pred_axis.index, dtype=object)
+    labels = np.array([",".join(f"{k}={r[k]}" for k in varying)
+                       for r in bp[varying].to_dict("records")], dtype=object)  # fmt: skip
+    return pd.Series(labels[codes], index=pred_axis.index, dtype=object)
 
 
 def axis_points(pred_axis: pd.DataFrame) -> AxisPoints:
@@ -115,20 +136,21 @@ def axis_points(pred_axis: pd.DataFrame) -> AxisPoints:
         return AxisPoints(levels, severity_order(pred_axis, "level"), x, series, groups)
     # Name the point after the parameter that carries level_value (q1 for double JPEG).
     x_name = None
-    params = (
-        [json.loads(t) if isinstance(t, str) else {} for t in pred_axis["axis_params"]]
-        if "axis_params" in pred_axis
-        else []
-    )
-    if params:
+    if "axis_params" in pred_axis and len(pred_axis):
+        # Distinct (axis_params, level_value) pairs, in order of first appearance.
+        pairs = pd.DataFrame({"p": pred_axis["axis_params"].to_numpy(), "v": lv.to_numpy()})
+        try:
+            pairs = pairs.drop_duplicates()
+        except TypeError:  # dicts, not JSON text: every row its own
+            pass
+        params = [json.loads(t) if isinstance(t, str) else {} for t in pairs["p"]]
         keys = set(params[0])
-        for d, v in zip(params, lv):
+        for d, v in zip(params, pairs["v"]):
             keys &= {k for k, pv in d.items() if isinstance(pv, (int, float)) and pv == v}
         x_name = sorted(keys)[0] if keys else None
-    point = lv.map(lambda v: f"{x_name}={v:g}" if x_name else f"{v:g}")
+    names = {v: f"{x_name}={v:g}" if x_name else f"{v:g}" for v in pd.unique(lv)}
+    point = lv.map(names)
     x = {pt: float(v) for pt, v in lv.groupby(point, sort=False).first().items()}
     tmp = pred_axis.assign(_point=point.to_numpy())
     order = severity_order(tmp, "_point")
     return AxisPoints(point, order, x, groups, groups, x_name)
-
-

@@ -17,8 +17,9 @@ import pandas as pd
 from ..results import CLEAN
 from .base import Metric
 from .bootstrap import Bootstrap, Cell, cell
+from .grouped import Grouped, grouped_cells, key_groups, suite_rows
 
-__all__ = ["suite_of", "is_clean", "Paired", "paired", "pairing_report"]
+__all__ = ["suite_of", "is_clean", "Paired", "paired", "paired_cells", "pairing_report"]
 
 
 def suite_of(pred: pd.DataFrame) -> pd.Series:
@@ -72,6 +73,41 @@ def paired(
     return Paired(at_p, clean_p, len(common))
 
 
+def paired_cells(
+    metric: Metric, frame: pd.DataFrame, src: np.ndarray, boot: Bootstrap, res: Grouped,
+    members: list[np.ndarray], clean: int,
+) -> list[Paired | None]:  # fmt: skip
+    """:func:`paired` for every group of ``res`` (``metric`` over ``frame.iloc[members[g]]``,
+    see :func:`.grouped.grouped_cells`) against group ``clean``; None where a group has no rows
+    that take part or clean has none. Groups whose sources differ from clean's are recomputed
+    on the common sources, all in one pass."""
+    cc = res.cells[clean]
+    if cc.n_variants == 0:
+        return [None] * len(members)
+    if res.present is None:  # a metric with its own cells (detection): one pair at a time
+        clean_rows = frame.iloc[members[clean]]
+        return [paired(metric, frame.iloc[m], clean_rows, boot, c, cc) if c.n_variants else None
+                for m, c in zip(members, res.cells)]  # fmt: skip
+    cp = res.present[clean]
+    common = res.present & cp
+    at_same = (common == res.present).all(axis=1)
+    clean_same = (common == cp).all(axis=1)
+    # The cells to recompute on the common sources: (group, whose rows) -> rows.
+    todo: dict[tuple[int, int], np.ndarray] = {}
+    for g, c in enumerate(res.cells):
+        for same, whose in ((at_same[g], g), (clean_same[g], clean)):
+            if c.n_variants and not same:
+                rows = members[whose]
+                todo[(g, whose)] = rows[common[g][src[rows]]]
+    redone = grouped_cells(metric, frame, src, list(todo.values()), boot, stats=res.stats).cells
+    again = dict(zip(todo, redone))
+    return [
+        Paired(again.get((g, g), c), again.get((g, clean), cc), int(common[g].sum()))
+        if c.n_variants else None
+        for g, c in enumerate(res.cells)
+    ]  # fmt: skip
+
+
 def pairing_report(pred: pd.DataFrame) -> tuple[list[dict], str | None]:
     """Per (suite, axis, level) whose sources differ from clean's in the same suite: counts.
 
@@ -81,15 +117,20 @@ def pairing_report(pred: pd.DataFrame) -> tuple[list[dict], str | None]:
     suites = suite_of(pred)
     clean = is_clean(pred)
     found: list[dict] = []
-    for suite, g in pred.groupby(suites.to_numpy(), sort=True):
-        cmask = clean[suites.to_numpy() == suite]
-        clean_src = set(g.loc[cmask, "source_id"])
-        for (axis, level), lg in g[~cmask].groupby(["axis", "level"], sort=True):
-            src = set(lg["source_id"])
-            if src != clean_src:
+    src, ids = pd.factorize(pred["source_id"], use_na_sentinel=False)
+    for suite, g, pos in suite_rows(pred, suites):
+        cmask = clean[pos]
+        clean_src = np.zeros(len(ids), dtype=bool)
+        clean_src[src[pos[cmask]]] = True
+        rest = np.flatnonzero(~cmask)
+        keys, members = key_groups(g.iloc[rest], ["axis", "level"], sort=True)
+        for (axis, level), m in zip(keys, members):
+            at = np.zeros(len(ids), dtype=bool)
+            at[src[pos[rest[m]]]] = True
+            if (at != clean_src).any():
                 found.append({"suite": suite or None, "axis": str(axis), "level": str(level),
-                              "n": len(src), "n_clean": len(clean_src),
-                              "n_paired": len(src & clean_src)})  # fmt: skip
+                              "n": int(at.sum()), "n_clean": int(clean_src.sum()),
+                              "n_paired": int((at & clean_src).sum())})  # fmt: skip
     if not found:
         return found, None
     eg = ", ".join(f"{d['axis']}/{d['level']} ({d['n_paired']} of {d['n']} sources paired, clean "
