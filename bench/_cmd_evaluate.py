@@ -109,6 +109,23 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
         help="decoding worker processes (default: cores - 1, at most 8; 0 = in-process)",
     )
     p.add_argument(
+        "--decode",
+        choices=("cpu", "gpu"),
+        default="cpu",
+        help="where JPEG variants are decoded: cpu (default) or gpu (nvJPEG decoding via "
+        "torchvision when present; JPEG variants only, fits without resampling); recorded in "
+        "run.json and part of the results key",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDR",
+        help="shard the manifest by source across Dask workers: local:N (N worker processes "
+        "here, one GPU each when there are GPUs) or tcp://HOST:PORT (a running Dask scheduler; "
+        "workers started with --resources GPU=1 get one shard per GPU). Same results as one "
+        "process; manifest and RESULTS must be on a file system every worker shares. Needs "
+        "pip install 'degradebench[dask]'",
+    )
+    p.add_argument(
         "--input-config",
         metavar="FILE",
         help="YAML/JSON file of input-config fields that override the model's",
@@ -213,9 +230,11 @@ def _headline(res) -> str:
 
 def run(args: argparse.Namespace) -> int:
     import degradebench as db
+    from degradebench.evaluators._distributed import check_scheduler
     from degradebench.evaluators._input_config import load_input_config_file, parse_set_options
 
     folds = parse_folds(args.folds)  # before the model loads: a typo fails fast
+    check_scheduler(args.scheduler)
     file_cfg = load_input_config_file(args.input_config) if args.input_config else None
     sets = parse_set_options(args.set_)
     model = db.load_model(
@@ -246,12 +265,17 @@ def run(args: argparse.Namespace) -> int:
         no_score_px=args.no_score_px,
         fpr=args.fpr,
         axes=args.axes,
+        scheduler=args.scheduler,
+        decode=args.decode,
         extra_config={"input_config_file": args.input_config, "set": args.set_},
     )
     thr = res.run["throughput"]
     clean = _headline(res)
+    dist = res.run.get("distributed")
+    where = res.run["config"]["resolved_device"]
+    where += f" x {dist['dask_workers']} Dask workers" if dist else ""
     print(
-        f"evaluated {thr['images']} variants with {model.name!r} on {res.run['config']['resolved_device']} "
+        f"evaluated {thr['images']} variants with {model.name!r} on {where} "
         f"({thr['images_per_s']:.1f} images/s){clean}; results in {res.out}",
         file=sys.stdout,
     )

@@ -21,6 +21,7 @@ import pandas as pd
 from degradebench.generators.core.errors import ConfigError
 
 from . import metrics as M
+from ._distributed import check_scheduler, run_distributed
 from ._forensic_eval import (
     add_target_detection,
     check_forensic_args,
@@ -32,14 +33,16 @@ from ._localize import LocalizeSpec
 from ._manifest_in import ManifestInput, class_list, load_manifest, read_input
 from ._overlays import MapWriter, choose_overlays
 from ._predictions import localization_predictions, predictions_frame
-from ._reuse import results_key, reusable
+from ._reuse import key_sha256, results_key, reusable
 from ._runinfo import run_info
 from ._runner import run_model
 from ._target import DEFAULT, Target, regression_predictions, resolve_target
 from .models import Model, load_model
 from .results import ERROR_COLUMNS, RESULT_FILES, ResultsLock, read_results, write_results
 
-__all__ = ["evaluate", "EvalResult", "read_results", "load_manifest", "RESULT_FILES"]
+__all__ = ["evaluate", "EvalResult", "read_results", "load_manifest", "RESULT_FILES", "DECODES"]
+
+DECODES = ("cpu", "gpu")  # where JPEG variants are decoded (gpu: nvJPEG through torchvision)
 
 
 @dataclass
@@ -60,7 +63,11 @@ def _say(text: str) -> None:
     print(f"degradebench evaluate: {text}", file=sys.stderr)
 
 
-def _check_args(batch_size: int, n_boot: int) -> None:
+def _check_args(batch_size: int, n_boot: int, decode: str = "cpu", no_score_px: int = 0,
+                fpr: float = 0.05) -> None:  # fmt: skip
+    check_forensic_args(no_score_px, fpr)
+    if decode not in DECODES:
+        raise ConfigError(f"--decode: must be one of {', '.join(DECODES)}, got {decode!r}")
     if batch_size < 1:
         raise ConfigError(f"--batch-size: must be a positive integer, got {batch_size}")
     if n_boot < 0:
@@ -159,8 +166,11 @@ def _regression_metrics(preds: pd.DataFrame, settings: dict) -> dict:
 def _settings(localize: bool, **kw: Any) -> dict:
     """The settings that change the numbers (part of the results key); ``target`` only when
     it is not the default (so the keys of label results stay as they were) and the model is
-    not a localization model (scored against the masks whatever the target)."""
+    not a localization model (scored against the masks whatever the target); ``decode`` only
+    when it is not ``cpu`` (same reason). The scheduler is not a setting: same results."""
     kw["baseline"] = str(kw["baseline"]) if kw["baseline"] else None
+    if kw.get("decode", "cpu") == "cpu":
+        kw.pop("decode", None)
     if kw.get("target", DEFAULT) == DEFAULT or localize:
         kw.pop("target", None)
     return kw
@@ -180,6 +190,28 @@ def _select_target(mi: ManifestInput, full: pd.DataFrame, target: str,
     classes = class_list(full_kept, model.input_config.classes)
     tgt.classes = classes
     return tgt, classes
+
+
+def _run(model: Model, mi: ManifestInput, outp: Path, key: dict, run_kw: dict,
+         scheduler: str | None):  # fmt: skip
+    """The model over ``mi.frame``, here or sharded across Dask workers: (RunOutput, run.json's
+    ``distributed`` entry or None)."""
+    if scheduler is None:
+        return run_model(model, mi.frame, mi.root, **run_kw), None
+    return run_distributed(scheduler, model, mi.frame, mi.root, outp, key_sha256(key)[:16],
+                           run_kw, bool(run_kw.get("progress")))  # fmt: skip
+
+
+def _info(model: Model, classes: list[str], mi: ManifestInput, run, preds: pd.DataFrame,
+          errors: pd.DataFrame, config: dict, key: dict, res: dict, t_start: float,
+          dist: dict | None) -> dict:  # fmt: skip
+    """run.json's mapping (``distributed``: the scheduler's workers and their throughput)."""
+    info = run_info(model=model, classes=classes, mi=mi, run=run, n_preds=len(preds),
+                    n_errors=len(errors), config=config, key=key, warnings=res["warnings"],
+                    figures=res["figures"], pairing=res["pairing"],
+                    seconds=time.perf_counter() - t_start)  # fmt: skip
+    info["distributed"] = dist
+    return info
 
 
 def _reused(outp: Path) -> EvalResult:
@@ -287,6 +319,8 @@ def evaluate(
     no_score_px: int = 0,
     fpr: float = 0.05,
     axes: list[str] | str | None = None,
+    scheduler: str | None = None,
+    decode: str = "cpu",
 ) -> EvalResult:
     """Score ``model`` on every variant of the manifest in ``manifest`` (an OUT folder).
 
@@ -309,20 +343,22 @@ def evaluate(
         no_score_px: (localization) pixels this close to a mask's boundary are not scored.
         fpr: false-positive rate on the clean authentic images that fixes ``tpr_at_fpr``.
         axes: evaluate only these axes (list or ``"a,b"``) and the clean one.
+        scheduler: ``local:N`` | ``tcp://HOST:PORT``: shard by source across Dask workers
+            (:mod:`._distributed`); same results and key as a single-process run.
+        decode: ``cpu`` | ``gpu`` (nvJPEG via torchvision); in the key when not ``cpu``.
 
     Raises:
         ModelError: the model fails or misbehaves (message names model, variants, expectation).
         ConfigError: bad arguments, manifest or baseline.
     """
     t_start = time.perf_counter()
-    _check_args(batch_size, n_boot)
-    check_forensic_args(no_score_px, fpr)
+    _check_args(batch_size, n_boot, decode, no_score_px, fpr)
     model = _model(model, name)
+    localize = model.input_config.task == "localization"
+    check_scheduler(scheduler, localize)
     mi, full = read_input(manifest, folds)
     axes_kept = select_axes(mi, axes)
     tgt, classes = _prepare(mi, full, model, target)
-    localize = model.input_config.task == "localization"
-    regression = tgt is not None and tgt.kind == "regression"
     _check_figures(mi)
     base = _load_baseline(baseline)
     settings = _settings(localize, folds=mi.folds, topk=list(topk), bootstrap=n_boot, seed=seed,
@@ -330,31 +366,28 @@ def evaluate(
                          channels_last=channels_last, device=device, check_hash=check_hash,
                          baseline_key=base[3] if base else None, target=target,
                          save_maps=bool(save_maps), no_score_px=int(no_score_px),
-                         fpr=float(fpr), axes=axes_kept)  # fmt: skip
+                         fpr=float(fpr), axes=axes_kept, decode=decode)  # fmt: skip
     key = results_key(model, classes, full, settings)
     outp = Path(out)
-    # Taken before the model runs (hours, on a big manifest): a second run on RESULTS fails now.
-    with ResultsLock(outp):
+    run_kw = {"n_classes": max(len(classes), 1), "device": device, "batch_size": batch_size,
+              "workers": workers, "amp": amp, "check_hash": check_hash, "progress": progress,
+              "channels_last": channels_last,
+              "regression": tgt is not None and tgt.kind == "regression",
+              **({"decode": decode} if decode != "cpu" else {})}  # fmt: skip
+    with ResultsLock(outp):  # before the model runs (hours): a second run on RESULTS fails now
         if reuse and reusable(outp, key):
             return _reused(outp)
         writer, chosen = _map_writer(mi, model, outp, bool(save_maps))
+        run_kw["localize"] = LocalizeSpec(int(no_score_px), writer) if localize else None
         try:
-            run = run_model(
-                model, mi.frame, mi.root, n_classes=max(len(classes), 1), device=device,
-                batch_size=batch_size, workers=workers, amp=amp, check_hash=check_hash,
-                progress=progress, channels_last=channels_last, regression=regression,
-                localize=LocalizeSpec(int(no_score_px), writer) if localize else None,
-            )  # fmt: skip
+            run, dist = _run(model, mi, outp, key, run_kw, scheduler)
             errors = _errors_frame(run, mi, outp)
             preds, res = _score_run(run, mi, model, classes, tgt, tuple(topk), settings, base,
                                     len(errors))  # fmt: skip
             config = {**{k: v for k, v in settings.items() if k != "baseline_key"},
                       "batch_size": batch_size, "baseline_model": base[0] if base else None,
-                      **(extra_config or {})}  # fmt: skip
-            info = run_info(model=model, classes=classes, mi=mi, run=run, n_preds=len(preds),
-                            n_errors=len(errors), config=config, key=key,
-                            warnings=res["warnings"], figures=res["figures"],
-                            pairing=res["pairing"], seconds=time.perf_counter() - t_start)  # fmt: skip
+                      "decode": decode, "scheduler": scheduler, **(extra_config or {})}  # fmt: skip
+            info = _info(model, classes, mi, run, preds, errors, config, key, res, t_start, dist)
             result = _write(outp, preds, res, errors, info, tgt, writer, chosen)
         finally:
             if writer is not None:

@@ -28,7 +28,7 @@ from ._input_config import InputConfig
 
 __all__ = [
     "VariantDataset", "Batch", "collate", "make_loader", "default_workers", "decode_rgb",
-    "size_batches", "MaskSpec",
+    "size_batches", "MaskSpec", "odd_size", "cpu_cores",
 ]  # fmt: skip
 
 
@@ -121,24 +121,27 @@ class VariantDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.paths)
 
-    def __getitem__(self, i: int) -> dict:
+    def decoded(self, i: int) -> tuple[np.ndarray | None, dict]:
+        """(RGB image, item) of row ``i`` before fitting: the item holds ``index`` and ``error``
+        (``(stage, message)`` or None; the image is None then), and for a localization run
+        ``mask`` and ``size``. The one read/verify/decode path of the evaluators."""
         path = self.root / self.paths[i]
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            return {"index": i, "tiles": None, "error": ("missing", f"{path}: file not found")}
+            return None, {"index": i, "tiles": None, "error": ("missing", f"{path}: file not found")}
         except OSError as exc:
-            return {"index": i, "tiles": None, "error": ("read", f"{path}: {exc}")}
+            return None, {"index": i, "tiles": None, "error": ("read", f"{path}: {exc}")}
         want = self.sha256[i]
         if want:
             got = hashlib.sha256(data).hexdigest()
             if got != want:
                 msg = f"{path}: sha256 {got[:12]}... differs from the manifest's {want[:12]}..."
-                return {"index": i, "tiles": None, "error": ("verify", msg)}
+                return None, {"index": i, "tiles": None, "error": ("verify", msg)}
         try:
             img = decode_rgb(data)
         except Exception as exc:  # any decoder failure is this file's problem, not the run's
-            return {"index": i, "tiles": None, "error": ("decode", f"{path}: {exc}")}
+            return None, {"index": i, "tiles": None, "error": ("decode", f"{path}: {exc}")}
         item: dict = {"index": i, "tiles": None, "error": None}
         if self.masks is not None:
             item.update(mask=None, size=img.shape[:2])
@@ -148,17 +151,23 @@ class VariantDataset(torch.utils.data.Dataset):
                     self.root, self.masks.paths[i], want if _present(want) else None, img.shape[:2]
                 )
                 if item["error"] is not None:
-                    return item
-        item["tiles"] = torch.from_numpy(fit_image(img, self.cfg))
+                    return None, item
+        return img, item
+
+    def __getitem__(self, i: int) -> dict:
+        img, item = self.decoded(i)
+        if img is not None:
+            item["tiles"] = torch.from_numpy(fit_image(img, self.cfg))
         return item
 
 
-def _odd_size(it: dict, shape: tuple) -> tuple[int, str, str]:
-    h, w = it["tiles"].shape[-2:]
+def odd_size(index: int, hw: tuple, shape: tuple) -> tuple[int, str, str]:
+    """The ``size`` error of an image fitted to ``hw`` in a batch of ``shape`` (``fit: full``)."""
+    h, w = hw
     msg = (f"decoded image is {h}x{w} but its batch (the manifest's height x width) is "
            f"{shape[0]}x{shape[1]}; the manifest's width/height are wrong for this file: "
            "regenerate it, or evaluate with another fit than full")  # fmt: skip
-    return (it["index"], "size", msg)
+    return (index, "size", msg)
 
 
 def collate(items: list[dict]) -> Batch:
@@ -169,7 +178,8 @@ def collate(items: list[dict]) -> Batch:
     errors = [(it["index"], *it["error"]) for it in items if it["tiles"] is None]
     if ok:
         shape = tuple(ok[0]["tiles"].shape[-2:])
-        errors += [_odd_size(it, shape) for it in ok if tuple(it["tiles"].shape[-2:]) != shape]
+        errors += [odd_size(it["index"], tuple(it["tiles"].shape[-2:]), shape) for it in ok
+                   if tuple(it["tiles"].shape[-2:]) != shape]  # fmt: skip
         ok = [it for it in ok if tuple(it["tiles"].shape[-2:]) == shape]
         tiles = torch.cat([it["tiles"] for it in ok])
     else:
@@ -202,10 +212,14 @@ def size_batches(heights: list, widths: list, batch_size: int) -> list[list[int]
     return out + singles
 
 
+def cpu_cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def default_workers() -> int:
     """Decode workers: all cores but one for the model, at most 8; 0 (in-process) on 1 core."""
-    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(0, min(8, n - 1))
+    return max(0, min(8, cpu_cores() - 1))
 
 
 # A batch that takes longer than this means a stuck worker: fail instead of waiting for ever.

@@ -39,6 +39,13 @@ def jsonable(v: Any) -> bool:
     return not (isinstance(v, float) and math.isnan(v))
 
 
+def _pipeline(run) -> dict:
+    """How the model was fed (decode, workers and why, measured rates): run.json's record."""
+    pipe = {"decode": getattr(run, "decode", "cpu"), **getattr(run, "pipeline", {})}
+    return {k: (round(v, 2) if isinstance(v, float) else v) for k, v in pipe.items()
+            if jsonable(v)}  # fmt: skip
+
+
 def run_info(
     *, model: Model, classes: list[str], mi, run, n_preds: int, n_errors: int, config: dict,
     key: dict, warnings: list[str], figures: dict, pairing: list[dict], seconds: float,
@@ -57,7 +64,8 @@ def run_info(
         "config": {**config, "resolved_device": run.device,
                    "final_forward_batch": run.final_forward_batch, "workers": run.workers},
         "throughput": {"images": int(n_preds), "seconds": run.seconds,
-                       "images_per_s": run.images_per_s},
+                       "images_per_s": run.images_per_s,
+                       "pipeline": _pipeline(run)},
         "skipped": int(n_errors),
         "warnings": warnings,
         "figures": figures,

@@ -3,6 +3,13 @@
 Handles the device (auto | cuda | cpu), mixed precision, a forward batch that halves on CUDA
 out-of-memory and stays halved, tile averaging, and checks every output (shape, finiteness,
 probability rows) so a faulty model stops with a message that names it and the batch.
+
+The loop runs at the speed of the model: batches are decoded by worker processes into a ring
+of preallocated shared (on CUDA page-locked) slabs (:mod:`._pipeline`), copied to the device
+asynchronously on a side stream, and the outputs stay on the device, checked and copied back a
+chunk at a time (:mod:`._pipe_outputs`): no per-batch wait for the device. ``decode="gpu"``
+decodes JPEG files on the GPU (:mod:`._gpu_decode`, needs torchvision). The number of decode
+workers, when not given, comes from the measured decode and forward rates (:mod:`._pipe_plan`).
 A localization model's maps are checked, brought to each image's size and scored per image as
 each batch arrives (:mod:`._localize`); only the per-image figures are kept.
 """
@@ -13,20 +20,32 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
 import torch
-from degradebench.generators.core.errors import ConfigError, DegradebenchError
+from degradebench.generators.core.errors import ConfigError
 from tqdm import tqdm
 
 from ._fit import normalise
-from ._loader import MaskSpec, VariantDataset, default_workers, make_loader, size_batches
+from ._loader import MaskSpec, VariantDataset, cpu_cores
 from ._localize import LocalizeSpec, as_parts, cat_parts, localize_batch
+from ._pipe_outputs import (
+    Outputs,
+    bad_flag,
+    check_shape,
+    ids_text,
+    image_probs,
+    regression_values,
+)
+from ._pipe_plan import choose_workers, row_bytes, row_plan, slot_bytes
+from ._pipeline import RING_BYTES, DecodePool, SlabRing, fill_batch
 from .models import Model, ModelError
 
-__all__ = ["RunOutput", "run_model", "resolve_device"]
+__all__ = ["RunOutput", "run_model", "resolve_device", "DECODERS"]
 
+DECODERS = ("cpu", "gpu")
 
 @dataclass
 class RunOutput:
@@ -45,6 +64,9 @@ class RunOutput:
     workers: int = 0
     channels_last: bool = False
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # per-row columns (localization)
+    decode: str = "cpu"  # where JPEG files were decoded: cpu (worker processes) or gpu
+    # how the loop was fed: workers and why, measured decode/forward rates, ring slots (run.json)
+    pipeline: dict = field(default_factory=dict)
 
 
 def resolve_device(device: str) -> torch.device:
@@ -58,12 +80,6 @@ def resolve_device(device: str) -> torch.device:
     if device == "cpu":
         return torch.device("cpu")
     raise ConfigError(f"--device: must be auto, cuda, cuda:N or cpu, got {device!r}")
-
-
-def _ids(variant_ids: list[str], limit: int = 6) -> str:
-    shown = ", ".join(str(v) for v in variant_ids[:limit])
-    more = len(variant_ids) - limit
-    return shown + (f", ... (+{more} more)" if more > 0 else "")
 
 
 class _Forward:
@@ -127,102 +143,11 @@ def _scores_of(out) -> torch.Tensor:
     return out.float()
 
 
-def _check_output(
-    out: torch.Tensor, n_tiles: int, n_classes: int, model: Model, ids: list[str]
-) -> None:
-    where = f"model {model.name!r} on a batch of {len(ids)} images (variant ids: {_ids(ids)})"
-    if out.ndim != 2 or out.shape[0] != n_tiles:
-        msg = (
-            f"{where}: returned shape {list(out.shape)}; expected [{n_tiles}, {n_classes}] "
-            "(one row of class scores per input image or tile)"
-        )
-        raise ModelError(msg)
-    if out.shape[1] != n_classes:
-        msg = (
-            f"{where}: output width {out.shape[1]} does not match the number of classes "
-            f"{n_classes}; expected [{n_tiles}, {n_classes}]. Set the model's 'classes' in its "
-            "input config when it was trained on other labels"
-        )
-        raise ModelError(msg)
-    finite = torch.isfinite(out)
-    if not bool(finite.all()):
-        bad_rows = (~finite).any(dim=1).nonzero().flatten().tolist()
-        msg = (
-            f"{where}: returned NaN or infinite scores in {len(bad_rows)} of {n_tiles} rows; "
-            "expected finite scores"
-        )
-        raise ModelError(msg)
-    if model.input_config.output == "probabilities":
-        sums = out.sum(dim=1)
-        if bool((out < -1e-4).any()) or not torch.allclose(sums, torch.ones_like(sums), atol=1e-3):
-            msg = (
-                f"{where}: input config says output=probabilities but rows are not probability "
-                f"vectors (row sums {sums.min().item():.4g}..{sums.max().item():.4g}); expected "
-                "non-negative rows summing to 1, or set output=logits"
-            )
-            raise ModelError(msg)
-
-
-def _batches(loader, workers: int):
-    it = iter(loader)
-    while True:
-        try:
-            yield next(it)
-        except StopIteration:
-            return
-        except RuntimeError as exc:
-            if workers and "DataLoader" in str(exc):
-                msg = (
-                    f"decoding workers failed or stalled ({exc}); rerun with --workers 0 to "
-                    "decode in the main process"
-                )
-                raise DegradebenchError(msg) from exc
-            raise
-
-
-def _to_probs(scores: torch.Tensor, output: str) -> torch.Tensor:
-    return torch.softmax(scores, dim=1) if output == "logits" else scores
-
-
-def _image_probs(out: torch.Tensor, counts: torch.Tensor, cfg) -> torch.Tensor:
-    """Per-tile scores -> per-image probabilities (tiles averaged as ``tile_average`` says)."""
-    if cfg.fit != "tile" or int(counts.max()) <= 1:
-        return _to_probs(out, cfg.output)
-    by_prob = cfg.tile_average == "probabilities"
-    mean = _tile_mean(_to_probs(out, cfg.output) if by_prob else out, counts)
-    return mean if by_prob else _to_probs(mean, cfg.output)
-
-
-def _tile_mean(vals: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
-    """Per-tile rows ``[T, C]`` -> per-image means ``[N, C]`` (image i owns ``counts[i]`` rows)."""
-    n = len(counts)
-    owner = torch.repeat_interleave(torch.arange(n, device=vals.device), counts)
-    summed = torch.zeros((n, vals.shape[1]), device=vals.device).index_add_(0, owner, vals)
-    return summed / counts[:, None].float()
-
-
-def _regression_values(out: torch.Tensor, counts: torch.Tensor, model: Model,
-                       ids: list[str]) -> torch.Tensor:  # fmt: skip
-    """A regression model's ``[N]`` or ``[N, 1]`` output -> ``[images, 1]`` (tiles averaged)."""
-    n_in = int(counts.sum())
-    if out.ndim == 1:
-        out = out[:, None]
-    if out.ndim != 2 or out.shape != (n_in, 1):
-        msg = (f"model {model.name!r} on a batch of {len(ids)} images (variant ids: {_ids(ids)}): "
-               f"returned shape {list(out.shape)}; a regression target expects [{n_in}] or "
-               f"[{n_in}, 1] (one number per input image or tile)")  # fmt: skip
-        raise ModelError(msg)
-    if not bool(torch.isfinite(out).all()):
-        raise ModelError(f"model {model.name!r} on variant ids {_ids(ids)}: returned NaN or "
-                         "infinite values; expected finite numbers")  # fmt: skip
-    return _tile_mean(out, counts)
-
-
-def _score(batch, model: Model, forward: _Forward, dev, n_classes: int, ids: list[str],
-           channels_last: bool, regression: bool = False,
-           localize: LocalizeSpec | None = None):  # fmt: skip
-    """One loader batch -> per-image probabilities (localization: the per-image columns of
-    :mod:`._localize`), every failure named with the batch's ids."""
+def _score(batch, model: Model, forward: _Forward, dev, n_classes: int, ids, channels_last: bool,
+           regression: bool = False, localize: LocalizeSpec | None = None):  # fmt: skip
+    """One batch -> (per-image values, raw output, bad flag), all on the device and unchecked
+    but for the shape (localization: the per-image columns of :mod:`._localize`, checked);
+    every failure named with the batch's ids (``ids()``: computed only when needed)."""
     cfg = model.input_config
     n = len(batch.index)
     x = normalise(batch.tiles.to(dev, non_blocking=True), cfg)
@@ -234,22 +159,24 @@ def _score(batch, model: Model, forward: _Forward, dev, n_classes: int, ids: lis
         if "variant ids" in str(exc):
             raise
         # e.g. out of memory at one image: say which images
-        raise ModelError(f"{exc} (a batch of {n} images, variant ids: {_ids(ids)})") from exc
+        raise ModelError(f"{exc} (a batch of {n} images, variant ids: {ids_text(ids())})") from exc
     except Exception as exc:
         want = (f"a map [{len(x)}, 1, h, w] or {{'score', 'map'}}" if localize is not None
                 else f"scores [{len(x)}, {n_classes}]")  # fmt: skip
         msg = (
             f"model {model.name!r} raised {type(exc).__name__}: {exc} on a batch of "
-            f"{n} images (variant ids: {_ids(ids)}); expected input "
+            f"{n} images (variant ids: {ids_text(ids())}); expected input "
             f"[{len(x)}, 3, {x.shape[2]}, {x.shape[3]}] float -> {want}"
         )
         raise ModelError(msg) from exc
     if localize is not None:
-        return localize_batch(out, batch, model, ids, localize)
+        return localize_batch(out, batch, model, ids(), localize)
+    counts = batch.counts.numpy()
     if regression:
-        return _regression_values(out, batch.counts.to(out.device), model, ids)
-    _check_output(out, len(x), n_classes, model, ids)
-    return _image_probs(out, batch.counts.to(out.device), cfg)
+        vals = regression_values(out, counts, model, ids)
+        return vals, out, ~torch.isfinite(out).all()
+    check_shape(out, len(x), n_classes, model, ids)
+    return image_probs(out, counts, cfg), out, bad_flag(out, cfg.output)
 
 
 def _dataset(model: Model, manifest: pd.DataFrame, root, check_hash: bool,
@@ -264,45 +191,108 @@ def _dataset(model: Model, manifest: pd.DataFrame, root, check_hash: bool,
     return VariantDataset(root, manifest["path"].tolist(), sha, model.input_config, masks)
 
 
-def _batch_plan(manifest: pd.DataFrame, model: Model, batch_size: int) -> list[list[int]] | None:
-    """``fit: full``: batches of rows of one size (the manifest's height x width)."""
-    if model.input_config.fit != "full":
-        return None
-    n = len(manifest)
-    hs = manifest["height"].tolist() if "height" in manifest else [None] * n
-    ws = manifest["width"].tolist() if "width" in manifest else [None] * n
-    return size_batches(hs, ws, batch_size)
+def _take(values: list[str], index: np.ndarray) -> list[str]:
+    return [values[i] for i in index]
 
 
-@dataclass
-class _Collected:
-    """What the batches produced, put back in manifest order at the end."""
+def _sync(dev: torch.device) -> None:
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
 
-    rows: list = field(default_factory=list)
-    probs: list = field(default_factory=list)
-    tiles: list = field(default_factory=list)
-    extra: dict = field(default_factory=dict)
 
-    def add(self, batch, out) -> None:
-        self.rows.append(batch.index.numpy())
-        self.tiles.append(batch.counts.numpy())
-        if isinstance(out, dict):  # localization columns
-            for k, v in out.items():
-                self.extra.setdefault(k, []).extend(v)
-            self.probs.append(np.zeros((len(batch.index), 0), dtype=np.float32))
-        else:
-            self.probs.append(out.cpu().numpy().astype(np.float32))
+def _probe(ds: VariantDataset, plan: list, forward: _Forward, dev: torch.device,
+           batch_size: int, channels_last: bool, limit: int) -> dict:  # fmt: skip
+    """Decode rate of one worker (a few rows decoded and fitted here) and, when the choice
+    depends on it, the model's forward rate (a zero batch of the fitted shape, timed after a
+    warm-up on CUDA)."""
+    rows = list(plan[0])[:8]
+    t = time.perf_counter()
+    meta = fill_batch(ds, rows, np.empty(0, np.uint8))  # tiles come back inline
+    took = time.perf_counter() - t
+    n_ok = len(meta["index"])
+    h, w = meta["shape"] or (0, 0)
+    got: dict = {"decode_img_s_per_worker": n_ok / took if n_ok and took > 0 else None,
+                 "forward_img_s": None,
+                 "row_bytes": max(meta["counts"]) * 3 * h * w if n_ok else None}  # fmt: skip
+    if limit <= 1 or not n_ok or len(plan) <= 1:
+        return got
+    per_img = sum(meta["counts"]) / n_ok
+    n_img = min(batch_size, len(ds)) if dev.type == "cuda" else min(batch_size, 8)
+    x = torch.zeros((max(1, round(n_img * per_img)), 3, h, w), dtype=torch.uint8, device=dev)
+    try:
+        for _ in range(2 if dev.type == "cuda" else 1):  # the first CUDA call warms up
+            _sync(dev)
+            t = time.perf_counter()
+            xin = normalise(x, ds.cfg)
+            forward(xin.contiguous(memory_format=torch.channels_last) if channels_last else xin)
+            _sync(dev)
+            took = time.perf_counter() - t
+        got["forward_img_s"] = n_img / took if took > 0 else None
+    except Exception as exc:  # the real batches will say what is wrong, with their ids
+        got["forward_probe_error"] = f"{type(exc).__name__}: {exc}"[:200]
+    return got
 
-    def arrays(self, n_classes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
-        if not self.rows:
-            return (np.zeros(0, dtype=np.int64), np.zeros((0, n_classes), dtype=np.float32),
-                    np.zeros(0, dtype=np.int64), {})  # fmt: skip
-        rows = np.concatenate(self.rows)
-        order = np.argsort(rows, kind="stable")
-        extra = {k: np.asarray(v, dtype=object if k == "map_path" else np.float64)[order]
-                 for k, v in self.extra.items()}  # fmt: skip
-        return (rows[order], np.concatenate(self.probs)[order],
-                np.concatenate(self.tiles)[order], extra)  # fmt: skip
+
+def _on_device(pool: DecodePool, ring: SlabRing, dev: torch.device):
+    """The pool's batches with tiles on ``dev``: on CUDA copied ``non_blocking`` from the
+    page-locked slot on a side stream (overlapping the forward), the slot handed back with the
+    copy's event; on CPU the slot is handed back when the next batch is asked for."""
+    stream = torch.cuda.Stream(dev) if dev.type == "cuda" else None
+    for batch, slot in pool:
+        if stream is None:
+            yield batch
+            ring.release(slot)
+            continue
+        with torch.cuda.stream(stream):
+            tiles = batch.tiles.to(dev, non_blocking=True)
+            done = torch.cuda.Event()
+            done.record(stream)
+        ring.release(slot, done)
+        current = torch.cuda.current_stream(dev)
+        current.wait_event(done)
+        tiles.record_stream(current)
+        batch.tiles = tiles
+        yield batch
+
+
+def _workers(workers: int | None, ds, plan, forward, dev, batch_size, channels_last) -> dict:
+    """The decode worker count (given, or chosen from the measured rates) and its record."""
+    if workers is not None:
+        return {"workers": int(workers), "workers_chosen": "given"}
+    if not plan:
+        return {"workers": 0, "workers_chosen": "measured", "why": "no rows"}
+    cores = cpu_cores()
+    info = _probe(ds, plan, forward, dev, batch_size, channels_last, min(cores - 1, 16))
+    n, why = choose_workers(info["decode_img_s_per_worker"], info["forward_img_s"], cores=cores,
+                            n_batches=len(plan))  # fmt: skip
+    return {**info, "workers": n, "workers_chosen": "measured", "why": why, "cores": cores}
+
+
+def _gpu_batches(ds, plan, dev, cfg, threads: int):
+    try:
+        from ._gpu_decode import gpu_batches, gpu_decode_problem
+    except ImportError as exc:
+        raise ConfigError(f"--decode gpu: GPU decoding is not available in this installation "
+                          f"({exc}); use --decode cpu") from exc  # fmt: skip
+    problem = gpu_decode_problem(cfg, dev)
+    if problem:
+        raise ConfigError(f"--decode gpu: {problem}")
+    return gpu_batches(ds, [list(b) for b in plan], dev, threads=threads)
+
+
+def _batches(ds, manifest, plan, dev, decode: str, pipe: dict):
+    """(iterator of batches with tiles on ``dev``, pool or None to close)."""
+    cfg = ds.cfg
+    if decode == "gpu":
+        return _gpu_batches(ds, plan, dev, cfg, pipe["workers"] or 8), None
+    unknown = pipe.get("row_bytes") or 3 * int(cfg.input_size[0]) * int(cfg.input_size[1])
+    nbytes = min(slot_bytes(plan, row_bytes(manifest, cfg, unknown)), RING_BYTES // 2)
+    w = pipe["workers"]
+    slots = 2 if w == 0 else max(2, min(w + 3, RING_BYTES // nbytes))
+    ring = SlabRing(slots, nbytes, shared=w > 0, pin=dev.type == "cuda")
+    pipe.update(slots=slots, slot_mb=round(nbytes / 2**20, 3), pinned=ring.pinned)
+    pool = DecodePool(ds, plan, ring, w)
+    return _on_device(pool, ring, dev), pool
 
 
 def run_model(
@@ -320,6 +310,7 @@ def run_model(
     channels_last: bool = False,
     regression: bool = False,
     localize: LocalizeSpec | None = None,
+    decode: str = "cpu",
 ) -> RunOutput:
     """Score every manifest row with ``model``; failures per file land in ``errors``.
 
@@ -327,42 +318,55 @@ def run_model(
     ``probs`` holds it as ``[N, 1]`` (no softmax). With ``localize`` (a localization model) the
     loader reads each variant's mask, and ``extra`` holds the per-image columns of
     :data:`._localize.LOCALIZATION_COLUMNS` (``probs`` is ``[N, 0]``). Rows come back in manifest
-    order.
+    order. ``workers``: decode processes (None: chosen from the measured rates, recorded in
+    ``pipeline``); ``decode``: ``cpu`` (worker processes) or ``gpu`` (JPEG decoded on the GPU;
+    ``workers`` is then its reader threads).
 
     Raises:
         ModelError: the model raised, returned NaN/inf, or the wrong shape.
+        ConfigError: ``decode`` is unknown, or ``gpu`` cannot run here (the reason says why).
     """
+    if decode not in DECODERS:
+        raise ConfigError(f"--decode: must be cpu or gpu, got {decode!r}")
     dev = resolve_device(device)
     model.to(dev)
     if channels_last and model.module is not None:
         # NHWC convolutions: about 1.6x faster on CPU; scores differ from NCHW by float rounding.
         model.module.to(memory_format=torch.channels_last)
-    if workers is None:
-        workers = default_workers()
     ds = _dataset(model, manifest, root, check_hash, localize)
-    loader = make_loader(ds, batch_size=batch_size, workers=workers, pin_memory=dev.type == "cuda",
-                         batches=_batch_plan(manifest, model, batch_size))  # fmt: skip
+    plan = row_plan(manifest, model.input_config.fit, batch_size)
     forward = _Forward(model, amp, dev, localize=localize is not None)
     variant_ids = manifest["variant_id"].astype(str).tolist()
     paths = manifest["path"].tolist()
-    got = _Collected()
+    got = Outputs(model, regression, ids_of=lambda idx: [variant_ids[i] for i in idx])
     errors: list[dict] = []
     bar = tqdm(total=len(ds), unit="img", desc=f"evaluate {model.name}", disable=not progress,
                file=sys.stderr, dynamic_ncols=True)  # fmt: skip
     t0 = time.perf_counter()
+    pipe = {"decode": decode, **(_workers(workers, ds, plan, forward, dev, batch_size, channels_last)
+                                 if decode == "cpu" else {"workers": workers, "workers_chosen":
+                                                          "given" if workers else "default"})}  # fmt: skip
+    batches, pool = _batches(ds, manifest, plan, dev, decode, pipe)
     try:
-        for batch in _batches(loader, workers):
+        for batch in batches:
             errors += [{"variant_id": variant_ids[pos], "path": paths[pos], "stage": stage,
                         "message": message} for pos, stage, message in batch.errors]  # fmt: skip
             if len(batch.index):
-                ids = [variant_ids[i] for i in batch.index.tolist()]
-                got.add(batch, _score(batch, model, forward, dev, n_classes, ids, channels_last,
-                                      regression, localize))  # fmt: skip
+                index = batch.index.numpy()
+                ids = partial(_take, variant_ids, index)
+                out = _score(batch, model, forward, dev, n_classes, ids, channels_last,
+                             regression, localize)  # fmt: skip
+                if localize is not None:
+                    got.add_columns(index, batch.counts.numpy(), out)
+                else:
+                    got.add(index, batch.counts.numpy(), *out)
             bar.update(len(batch.index) + len(batch.errors))
+        rows, probs, n_tiles, extra = got.arrays(n_classes)
     finally:
         bar.close()
+        if pool is not None:
+            pool.close()
     seconds = time.perf_counter() - t0
-    rows, probs, n_tiles, extra = got.arrays(n_classes)
     return RunOutput(
         rows=rows,
         probs=probs,
@@ -374,7 +378,9 @@ def run_model(
         batch_size=batch_size,
         final_forward_batch=forward.chunk or batch_size,
         amp=amp,
-        workers=workers,
+        workers=int(pipe["workers"] or 0),
         channels_last=channels_last,
         extra=extra,
+        decode=decode,
+        pipeline={k: v for k, v in pipe.items() if k != "row_bytes"},
     )

@@ -2,8 +2,9 @@
 
 Public API (imported lazily so ``import degradebench.generators.core`` and ``--help`` stay
 cheap): ``generate``, ``verify``, ``read_manifest``, ``read_errors``, ``read_metadata``,
-``load_config``. The registries (``ops.OPS``, ``axes.AXES``, ``datasets.DATASET_KINDS``,
-``backends.BACKENDS``) register their built-ins when their package is imported.
+``load_config``, ``dask_client`` (a Dask client for ``--scheduler``). The registries
+(``ops.OPS``, ``axes.AXES``, ``datasets.DATASET_KINDS``, ``backends.BACKENDS``) register
+their built-ins when their package is imported.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ __all__ = [
     "ConfigError",
     "DegradebenchError",
     "SourceError",
+    "dask_client",
 ]
 
 _WHERE = {
@@ -39,6 +41,7 @@ _WHERE = {
     "ConfigError": ".core.errors",
     "DegradebenchError": ".core.errors",
     "SourceError": ".core.errors",
+    "dask_client": ".schedule",
 }
 
 

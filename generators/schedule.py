@@ -13,7 +13,7 @@ from .execute import execute_source
 from .manifest import ERRORS_FILE
 from .plan import SourceJob
 
-__all__ = ["GenerateSummary", "run_jobs", "dask_results"]
+__all__ = ["GenerateSummary", "run_jobs", "dask_results", "dask_client"]
 
 Result = tuple[int, list[dict], int]
 
@@ -130,8 +130,9 @@ def _execute_or_fail(
         return exc
 
 
-def _client(scheduler: str):
-    """(client, cluster or None) for ``tcp://host:port`` or ``local:N``."""
+def dask_client(scheduler: str):
+    """(client, cluster or None) for ``tcp://host:port`` or ``local:N`` (also used by
+    ``evaluate --scheduler``; close both when done)."""
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -166,7 +167,7 @@ def dask_results(
     """Run sources on a Dask cluster: ``tcp://host:port`` (an existing scheduler) or ``local:N``
     (a LocalCluster of N single-threaded worker processes on loopback). Every worker writes to
     ``out``, which must be the same folder on all of them (a shared file system)."""
-    client, cluster = _client(scheduler)
+    client, cluster = dask_client(scheduler)
     from distributed import as_completed
 
     try:
