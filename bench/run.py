@@ -1,11 +1,18 @@
-"""Run the speed benchmarks and print the ratio table (and, with --write, bench/RESULTS.md).
+"""Run the speed benchmarks and print the tables (and, with --write, bench/RESULTS.md).
 
-    python bench/run.py                # all benchmarks, ratio table on stdout
-    python bench/run.py --peers        # also time imagecorruptions/albumentations in .bench-peers/
-    python bench/run.py --write        # record the table in bench/RESULTS.md
-    python bench/run.py -k ladder      # a subset (pytest -k expression)
+    python bench/run.py                # interleaved ratios, peak memory, peers (~8 min, 2 cores)
+    python bench/run.py --quick        # 3 rounds per group: a smoke run
+    python bench/run.py --demo         # also time `degradebench demo` and a fresh report (+4 min)
+    python bench/run.py --scale 2000,20000   # also run bench/scale.py at these sizes
+    python bench/run.py --write        # record the tables in bench/RESULTS.md
+    python bench/run.py -k ladder      # only the groups whose name or labels contain a word
+    python bench/run.py --pytest       # the pytest-benchmark suite instead (sequential timings)
 
-Every ratio compares figures taken in the same run on the same machine.
+Every ratio's sides run interleaved in this one process (A, B, B, A, ...; see
+bench/benchmarks/interleave.py) and are reported as the ratio of minima, of medians and the
+spread of the per-round ratios. The peers run in their own venv (.bench-peers/, made on first
+use) as a server this process asks round by round. The scale and demo rows are the last ones
+recorded in .benchmarks/ (by bench/scale.py, or by --demo / --scale here), with their date.
 """
 
 from __future__ import annotations
@@ -14,114 +21,22 @@ import argparse
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-
-# (label, numerator test, denominator test, target, "max" = ratio must be <= target, "min" = >=)
-RATIOS = [
-    (
-        "generate ladder13 vs floor (PSNR on)",
-        "test_ladder_degradebench[psnr]",
-        "test_ladder_floor[psnr]",
-        1.15,
-        "max",
-    ),
-    (
-        "generate ladder13 vs floor (--no-psnr)",
-        "test_ladder_degradebench[nopsnr]",
-        "test_ladder_floor[nopsnr]",
-        1.15,
-        "max",
-    ),
-    (
-        "generate crop grid vs floor (PSNR on)",
-        "test_cropgrid_degradebench",
-        "test_cropgrid_floor",
-        1.15,
-        "max",
-    ),
-    (
-        "generate social chain vs floor",
-        "test_social_degradebench",
-        "test_social_floor",
-        1.15,
-        "max",
-    ),
-    (
-        "naive re-decode vs generate, ladder13 (PSNR on): speed-up",
-        "test_ladder_naive[psnr]",
-        "test_ladder_degradebench[psnr]",
-        2.0,
-        "min",
-    ),
-    (
-        "naive re-decode vs generate, ladder13 (--no-psnr): speed-up",
-        "test_ladder_naive[nopsnr]",
-        "test_ladder_degradebench[nopsnr]",
-        None,
-        "min",
-    ),
-    ("--jobs 1 vs --jobs 2: speed-up", "test_ladder_jobs[1]", "test_ladder_jobs[2]", 1.8, "min"),
-    (
-        "op jpeg encode q75 vs bare Pillow",
-        "test_jpeg_encode_ours[75]",
-        "test_jpeg_encode_bare_pillow[75]",
-        None,
-        "max",
-    ),
-    (
-        "op jpeg encode q95 vs bare Pillow",
-        "test_jpeg_encode_ours[95]",
-        "test_jpeg_encode_bare_pillow[95]",
-        None,
-        "max",
-    ),
-    (
-        "op jpeg encode q75 (opencv) vs bare cv2.imencode",
-        "test_jpeg_encode_ours_opencv",
-        "test_jpeg_encode_bare_opencv",
-        None,
-        "max",
-    ),
-    ("op decode vs bare Pillow decode", "test_decode_ours", "test_decode_bare", None, "max"),
-    (
-        "op resize pillow bicubic x0.5 vs bare",
-        "test_resize_ours[pillow-bicubic]",
-        "test_resize_bare[pillow-bicubic]",
-        None,
-        "max",
-    ),
-    (
-        "op resize opencv bicubic x0.5 vs bare",
-        "test_resize_ours[opencv-bicubic]",
-        "test_resize_bare[opencv-bicubic]",
-        None,
-        "max",
-    ),
-    (
-        "op resize opencv area x0.5 vs bare",
-        "test_resize_ours[opencv-area]",
-        "test_resize_bare[opencv-area]",
-        None,
-        "max",
-    ),
-    (
-        "evaluate (reference, CPU) vs forward pass alone: efficiency",
-        "test_forward_only",
-        "test_evaluate_reference",
-        0.8,
-        "min",
-    ),
-]
+RECORDS = ROOT / ".benchmarks"  # git-ignored: the last scale and demo figures
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
 
 
-def _machine() -> str:
+def machine() -> str:
     try:
         import torch
 
@@ -139,125 +54,177 @@ def _machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {gpu}, Python {platform.python_version()}"
 
 
-def run_pytest(json_path: Path, extra: list[str]) -> int:
-    cmd = [
-        sys.executable,
-        "-m",
-        "pytest",
-        str(HERE / "benchmarks"),
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "--benchmark-enable",
-        "--benchmark-only",
-        f"--benchmark-json={json_path}",
-        "--benchmark-columns=min,median,mean,rounds",
-        *extra,
-    ]
-    return subprocess.call(cmd, cwd=ROOT)
-
-
-def ratio_rows(bench: dict) -> list[tuple[str, str, str, str]]:
-    med = {b["name"]: b["stats"]["median"] for b in bench["benchmarks"]}
-    rows = []
-    for label, num, den, target, kind in RATIOS:
-        if num not in med or den not in med:
-            continue
-        r = med[num] / med[den]
-        if target is None:
-            verdict = "(info)"
-        else:
-            ok = r <= target if kind == "max" else r >= target
-            verdict = f"{'PASS' if ok else 'MISS'} ({'<=' if kind == 'max' else '>='} {target})"
-        rows.append(
-            (label, f"{med[num] * 1000:.1f} / {med[den] * 1000:.1f} ms", f"{r:.2f}", verdict)
-        )
-    mem = {
-        b["extra_info"].get("sources"): b["extra_info"].get("peak_kib")
-        for b in bench["benchmarks"]
-        if b["name"].startswith("test_peak_memory")
-    }
-    if len(mem) == 2:
-        (n1, p1), (n2, p2) = sorted(mem.items())
-        r = p2 / p1
-        rows.append(
-            (
-                f"peak memory, {n2} vs {n1} sources",
-                f"{p2 / 1024:.0f} / {p1 / 1024:.0f} MiB",
-                f"{r:.2f}",
-                f"{'PASS' if r <= 1.10 else 'MISS'} (<= 1.10)",
-            )
-        )
-    return rows
-
-
-def peer_rows(bench: dict, peers: dict[str, float]) -> list[tuple[str, str, str, str]]:
-    med = {b["name"]: b["stats"]["median"] * 1000 for b in bench["benchmarks"]}
-    ours = {
-        "jpeg": med.get("test_peer_equivalent_ours_jpeg_q18_roundtrip"),
-        "pixelate": med.get("test_peer_equivalent_ours_pixelate"),
-    }
-    rows = []
-    for name, ms in peers.items():
-        mine = ours["pixelate"] if "pixelate" in name else ours["jpeg"]
-        if mine:
-            rows.append(
-                (
-                    f"peer {name} vs degradebench",
-                    f"{ms:.2f} / {mine:.2f} ms",
-                    f"{ms / mine:.2f}",
-                    "(info: >1 = we are faster)",
-                )
-            )
-    return rows
-
-
-def run_peers() -> dict[str, float]:
-    sys.path.insert(0, str(HERE))
-    import peers
-
-    py = peers.setup()
-    out = subprocess.run(
-        [str(py), str(HERE / "peers.py")], capture_output=True, text=True, check=True
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def table(rows) -> str:
-    lines = ["| comparison | times (median) | ratio | target |", "|---|---|---|---|"]
-    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines)
 
 
-def main() -> int:
+def write_section(title: str, body: str, results: Path = HERE / "RESULTS.md") -> Path:
+    """Replace the ``## {title}...`` section of RESULTS.md (or insert it after the heading)."""
+    old = results.read_text() if results.exists() else "# Benchmark results\n\n"
+    head, sep, rest = old.partition(f"## {title}")
+    keep = rest.split("\n## ", 1)[1] if sep and "\n## " in rest else ""
+    if not sep:  # new section first, the older ones below it
+        head, keep = old.split("\n## ", 1)[0], old.split("\n## ", 1)[1] if "\n## " in old else ""
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    section = f"## {title} ({stamp})\n\nMachine: {machine()}\n\n{body.strip()}\n"
+    results.write_text(head.rstrip() + "\n\n" + section + ("\n## " + keep if keep else ""))
+    return results
+
+
+def _wanted(name: str, labels: list[str], words: list[str] | None) -> bool:
+    return not words or any(w in name or any(w in label for label in labels) for w in words)
+
+
+def _selected(groups, words: list[str] | None):
+    return [g for g in groups if _wanted(g.name, [r.label for r in g.ratios], words)]
+
+
+def ratio_table(args, scratch: Path) -> tuple[str, list]:
+    from benchmarks import cases
+    from benchmarks.data import make_bench_tree, write_bench_config
+    from benchmarks.interleave import HEADER, row, run_groups
+
+    tree = make_bench_tree(scratch / "data")
+    cfg = write_bench_config(tree, scratch / "datasets.yaml")
+    words = args.k.split() if args.k else None
+    rounds = 3 if args.quick else args.rounds
+    groups = _selected(cases.generate_groups(tree, cfg), words)
+    groups += _selected(cases.op_groups(), words)
+    server = None
+    if not args.no_peers and _wanted("peers", ["imagecorruptions", "albumentations"], words):
+        import peers
+
+        server = peers.PeerServer(peers.setup())
+        groups += [cases.peer_group(tree, cfg, server, save) for save in args.peer_save.split(",")]
+    try:
+        results = run_groups(groups, scratch, rounds)
+        if _wanted("eval-reference-cpu", ["evaluate (reference, CPU)"], words):
+            eval_rounds = min(rounds, 3) if rounds else None
+            results += run_groups([cases.eval_group(scratch / "eval")], scratch, eval_rounds)
+    finally:
+        if server is not None:
+            server.close()
+    return table(HEADER, [row(r) for r in results]), results
+
+
+def memory_row(scratch: Path) -> tuple[str, ...]:
+    from benchmarks.cases import peak_memory
+
+    p1, p2 = (peak_memory(scratch, n)["peak_kib"] for n in (20, 200))
+    r = p2 / p1
+    return ("peak memory of generate, 200 vs 20 sources (fresh processes)",
+            f"{p2 / 1024:.0f} / {p1 / 1024:.0f} MiB, ratio {r:.2f}",
+            f"{'PASS' if r <= 1.10 else 'MISS'} (<= 1.10)")  # fmt: skip
+
+
+def _wall(cmd: list[str], **kw) -> tuple[float, subprocess.CompletedProcess]:
+    t = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return time.perf_counter() - t, done
+
+
+def run_demo(scratch: Path) -> dict:
+    """`degradebench demo` in a fresh folder (wall time, imports included), then a fresh
+    `degradebench report` of its results (wall time); recorded in .benchmarks/demo.json."""
+    cli = [sys.executable, "-m", "degradebench"]
+    out = scratch / "demo"
+    demo_s, done = _wall([*cli, "demo", "--out", str(out), "--no-progress"])
+    lines = [ln.strip() for ln in done.stdout.splitlines() if " variants in " in ln]
+    results = sorted(str(p.parent) for p in (out / "results").glob("*/summary.parquet"))
+    report_s, _ = _wall([*cli, "report", *results, "--out", str(scratch / "report2")])
+    rec = {"when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+           "machine": machine(), "demo_s": demo_s, "demo_line": lines[-1] if lines else "",
+           "report_s": report_s, "report_results": len(results)}  # fmt: skip
+    RECORDS.mkdir(exist_ok=True)
+    (RECORDS / "demo.json").write_text(json.dumps(rec, indent=1))
+    return rec
+
+
+def demo_rows(rec: dict) -> list[tuple[str, ...]]:
+    when = f"recorded {rec['when']}"
+    m = re.match(r"(\d+) variants", rec.get("demo_line", ""))
+    return [
+        ("`degradebench demo` (fresh folder, wall, imports included)",
+         f"{rec['demo_s']:.0f} s{f' for {m.group(1)} variants' if m else ''}; "
+         f"its own breakdown: {rec.get('demo_line') or 'n/a'} ({when})",
+         f"{'PASS' if rec['demo_s'] <= 300 else 'MISS'} (<= 5 min)"),
+        (f"`degradebench report` of the demo's {rec['report_results']} results (fresh, wall)",
+         f"{rec['report_s']:.1f} s ({when})",
+         f"{'PASS' if rec['report_s'] <= 6 else 'MISS'} (<= 6 s)"),
+    ]  # fmt: skip
+
+
+def scale_text(args) -> str:
+    """The scale table: run bench/scale.py with --scale, else the last recorded one."""
+    import scale
+
+    if args.scale:
+        rec = scale.run_sizes([int(s) for s in args.scale.split(",")])
+    else:
+        rec = scale.load_record()
+    if rec is None:
+        return "(no scale figures recorded yet: `python bench/scale.py` records them)"
+    return scale.markdown(rec)
+
+
+def run_pytest(extra: list[str]) -> int:
+    cmd = [sys.executable, "-m", "pytest", str(HERE / "benchmarks"), "-q", "-p",
+           "no:cacheprovider", "--benchmark-enable", "--benchmark-only",
+           "--benchmark-columns=min,median,mean,rounds", *extra]  # fmt: skip
+    return subprocess.call(cmd, cwd=ROOT)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--peers", action="store_true", help="also time peer tools in .bench-peers/")
-    ap.add_argument("--write", action="store_true", help="write the table to bench/RESULTS.md")
-    ap.add_argument("-k", default=None, help="pytest -k expression selecting benchmarks")
-    args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        jp = Path(tmp) / "bench.json"
-        code = run_pytest(jp, ["-k", args.k] if args.k else [])
-        if not jp.exists():
-            return code or 1
-        bench = json.loads(jp.read_text())
-    rows = ratio_rows(bench)
-    if args.peers:
-        rows += peer_rows(bench, run_peers())
-    text = table(rows)
-    print("\n" + text)
+    ap.add_argument("--rounds", type=int, default=None, help="rounds per group (default: each "
+                    "group's own, 5-15; the evaluate group at most 3)")  # fmt: skip
+    ap.add_argument("--quick", action="store_true", help="3 rounds per group (a smoke run)")
+    ap.add_argument("--no-peers", action="store_true", help="skip imagecorruptions/albumentations")
+    ap.add_argument(
+        "--peer-save",
+        default="png",
+        help="how the peers save their results: png (lossless, default), jpeg (re-encoded at the "
+        "library's default quality, ImageNet-C's pitfall) or png,jpeg",
+    )
+    ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory processes")
+    ap.add_argument("--demo", action="store_true", help="also run the demo and a fresh report")
+    ap.add_argument("--scale", default=None, metavar="SIZES",
+                    help="also run bench/scale.py at these variant counts (e.g. 2000,20000)")  # fmt: skip
+    ap.add_argument("--write", action="store_true", help="write the tables to bench/RESULTS.md")
+    ap.add_argument("-k", default=None, help="words: only the groups whose name or labels "
+                    "contain one (with --pytest: a pytest -k expression)")  # fmt: skip
+    ap.add_argument("--pytest", action="store_true", help="run the pytest-benchmark suite instead")
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.pytest:
+        return run_pytest(["-k", args.k] if args.k else [])
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="degradebench-bench-") as tmp:
+        scratch = Path(tmp)
+        ratios, results = ratio_table(args, scratch)
+        other = [] if args.no_memory or args.k else [memory_row(scratch)]
+        if args.demo:
+            run_demo(scratch)
+    rec = json.loads((RECORDS / "demo.json").read_text()) if (RECORDS / "demo.json").exists() \
+        else None  # fmt: skip
+    other += demo_rows(rec) if rec else []
+    text = "Ratios (interleaved rounds):\n\n" + ratios
+    if other:
+        text += "\n\nOther figures:\n\n" + table(("what", "figure", "target"), other)
+    text += "\n\nScale (bench/scale.py):\n\n" + scale_text(args)
+    print("\n" + text + f"\n\n(run took {time.perf_counter() - t0:.0f} s)")
     if args.write:
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        section = f"## CPU figures ({stamp})\n\nMachine: {_machine()}\n\n{text}\n"
-        res = HERE / "RESULTS.md"
-        old = res.read_text() if res.exists() else "# Benchmark results\n\n"
-        head, sep, rest = old.partition("## CPU figures")
-        keep = rest.split("\n## ", 1)[1] if sep and "\n## " in rest else ""
-        res.write_text(head.rstrip() + "\n\n" + section + ("\n## " + keep if keep else ""))
-        print(f"\nwrote {res}")
-    return code
+        print(f"\nwrote {write_section('CPU figures', text)}")
+    return 0
 
 
 if __name__ == "__main__":

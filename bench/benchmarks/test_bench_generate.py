@@ -1,18 +1,14 @@
 """Whole-suite generation against the floor loop and the naive pipeline, and --jobs 1 vs 2.
 
-Each group is compared in one run: the ratio table (bench/run.py) divides by the group's
-baseline (the floor)."""
+The workloads live in :mod:`.cases`; ``python bench/run.py`` times the same functions
+interleaved (A, B, A, B, ...) for its ratio table, these tests time them one after the other."""
 
 from __future__ import annotations
 
 import pytest
-from degradebench.generators import generate
 
+from .cases import crops_floor, hops_floor, ladder_floor, ladder_naive, ours
 from .conftest import N_SOURCES
-from .floors import floor_crops, floor_hops, floor_ladder, naive_ladder
-
-LADDER = [100, 95, 90, 85, 80, 75, 70, 60, 50, 40, 30, 20, 10]
-OFFSETS = [(0, 0), (0, 4), (4, 0), (4, 4), (1, 1), (3, 5), (5, 3), (7, 7)]
 
 
 def _run(benchmark, fn, fresh_dir, rounds: int = 5):
@@ -22,51 +18,29 @@ def _run(benchmark, fn, fresh_dir, rounds: int = 5):
 @pytest.mark.parametrize("psnr", [True, False], ids=["psnr", "nopsnr"])
 def test_ladder_floor(benchmark, bench_tree, fresh_dir, psnr):
     benchmark.group = f"ladder13-{'psnr' if psnr else 'nopsnr'}"
-    n = _run(benchmark, lambda out: floor_ladder(bench_tree, out, LADDER, psnr), fresh_dir)
-    assert n == N_SOURCES * 14
+    assert _run(benchmark, ladder_floor(bench_tree, psnr), fresh_dir) == N_SOURCES * 14
 
 
 @pytest.mark.parametrize("psnr", [True, False], ids=["psnr", "nopsnr"])
 def test_ladder_degradebench(benchmark, bench_config, fresh_dir, psnr):
     benchmark.group = f"ladder13-{'psnr' if psnr else 'nopsnr'}"
-    s = _run(
-        benchmark,
-        lambda out: generate(
-            config=bench_config,
-            dataset="bench",
-            suite="ladder13",
-            out=out,
-            psnr=psnr,
-            progress=False,
-        ),
-        fresh_dir,
-    )
-    assert s.variants == N_SOURCES * 14
+    assert _run(benchmark, ours(bench_config, "ladder13", psnr), fresh_dir) == N_SOURCES * 14
 
 
 @pytest.mark.parametrize("psnr", [True, False], ids=["psnr", "nopsnr"])
 def test_ladder_naive(benchmark, bench_tree, fresh_dir, psnr):
     benchmark.group = f"ladder13-{'psnr' if psnr else 'nopsnr'}"
-    n = _run(benchmark, lambda out: naive_ladder(bench_tree, out, LADDER, psnr), fresh_dir)
-    assert n == N_SOURCES * 14
+    assert _run(benchmark, ladder_naive(bench_tree, psnr), fresh_dir) == N_SOURCES * 14
 
 
 def test_cropgrid_floor(benchmark, bench_tree, fresh_dir):
     benchmark.group = "cropgrid-psnr"
-    n = _run(benchmark, lambda out: floor_crops(bench_tree, out, OFFSETS, 90, True), fresh_dir)
-    assert n == N_SOURCES * 9
+    assert _run(benchmark, crops_floor(bench_tree), fresh_dir) == N_SOURCES * 9
 
 
 def test_cropgrid_degradebench(benchmark, bench_config, fresh_dir):
     benchmark.group = "cropgrid-psnr"
-    s = _run(
-        benchmark,
-        lambda out: generate(
-            config=bench_config, dataset="bench", suite="cropgrid", out=out, progress=False
-        ),
-        fresh_dir,
-    )
-    assert s.variants == N_SOURCES * 9
+    assert _run(benchmark, ours(bench_config, "cropgrid"), fresh_dir) == N_SOURCES * 9
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
@@ -74,29 +48,18 @@ def test_ladder_jobs(benchmark, bench_config, fresh_dir, jobs):
     """One warm-up round: joblib keeps its worker processes between calls, so this measures the
     steady state; a cold CLI run adds the workers' start (about 1 s, once per run)."""
     benchmark.group = "ladder13-jobs"
-    s = benchmark.pedantic(
-        lambda out: generate(
-            config=bench_config, dataset="bench", suite="ladder13", out=out, jobs=jobs,
-            progress=False,
-        ),
+    n = benchmark.pedantic(
+        ours(bench_config, "ladder13", jobs=jobs),
         setup=lambda: ((fresh_dir(),), {}), rounds=3, iterations=1, warmup_rounds=1,
     )  # fmt: skip
-    assert s.variants == N_SOURCES * 14
+    assert n == N_SOURCES * 14
 
 
 def test_social_floor(benchmark, bench_tree, fresh_dir):
     benchmark.group = "social-psnr"
-    n = _run(benchmark, lambda out: floor_hops(bench_tree, out, 3, 75, True), fresh_dir)
-    assert n == N_SOURCES * 4
+    assert _run(benchmark, hops_floor(bench_tree), fresh_dir) == N_SOURCES * 4
 
 
 def test_social_degradebench(benchmark, bench_config, fresh_dir):
     benchmark.group = "social-psnr"
-    s = _run(
-        benchmark,
-        lambda out: generate(
-            config=bench_config, dataset="bench", suite="social", out=out, progress=False
-        ),
-        fresh_dir,
-    )
-    assert s.variants == N_SOURCES * 4
+    assert _run(benchmark, ours(bench_config, "social"), fresh_dir) == N_SOURCES * 4
