@@ -4,6 +4,7 @@ seeded by (suite seed, source id, axis/level)); and the list of source jobs of a
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,7 @@ __all__ = [
     "SourceJob",
     "plan_source",
     "plan_all",
+    "PlannedJobs",
     "resolve_sources",
     "source_digest",
     "source_done",
@@ -182,6 +184,52 @@ def _failed_source(err_part: Path) -> bool:
     return any(s != "variant" for s in stages)
 
 
+class PlannedJobs:
+    """The sources a run makes, in listing order, each planned only when it is taken
+    (``plan_source`` is pure, so planning late gives the same plans): a run holds one source's
+    plans per job in flight, not every variant of the run. ``len()`` is the number of sources."""
+
+    def __init__(
+        self,
+        todo: list[str],
+        first: dict[str, tuple[SourceRef, str]],
+        suite: SuiteSpec,
+        dataset: str,
+        root: str,
+    ):
+        self._todo, self._first = todo, first
+        self._peers = _fold_peers(first)
+        self._suite, self._dataset, self._root = suite, dataset, root
+
+    def __len__(self) -> int:
+        return len(self._todo)
+
+    def __iter__(self) -> Iterator[SourceJob]:
+        return (self.job(source_id) for source_id in self._todo)
+
+    def job(self, source_id: str) -> SourceJob:
+        """The job of one source to run (planned now)."""
+        ref, digest = self._first[source_id]
+        fold_peers, at = self._peers[ref.fold]
+        i = at[source_id]
+        mine = fold_peers[:i] + fold_peers[i + 1 :]  # C-level slices: large folds stay fast
+        plans = tuple(
+            plan_source(self._suite, source_id, self._root, label=ref.label, fold=ref.fold,
+                        peers=mine)
+        )  # fmt: skip
+        first = self._first
+        donors = tuple(
+            (sid, first[sid][0].path, first[sid][1]) if sid in first else (sid, "", "")
+            for sid in donor_ids(tuple(s for plan in plans for s in plan.chain))
+        )
+        return SourceJob(ref, source_id, digest, self._dataset, self._suite.name, plans, donors)
+
+    def variants_hint(self) -> int:
+        """Variants to make, estimated from the first source's plans (the progress bar's
+        total; exact when every source has as many variants)."""
+        return len(self.job(self._todo[0]).plans) * len(self._todo) if self._todo else 0
+
+
 def plan_all(
     refs: list[SourceRef],
     suite: SuiteSpec,
@@ -189,13 +237,14 @@ def plan_all(
     out_dir: Path,
     progress: bool,
     root: str = "variants",
-) -> tuple[list[SourceJob], int, int]:
+) -> tuple[PlannedJobs, int, int]:
     """(jobs to run, sources finished by an earlier run, duplicate sources). A file with the
     same bytes as an earlier one is recorded in the errors, not planned twice.
 
     Every source is hashed first: a source's plans may name a splice donor among the other
     sources of its fold (``peers``: never another fold), and its job carries the donors' paths
-    and hashes so the worker can read them."""
+    and hashes so the worker can read them. The jobs are planned as they are taken
+    (``PlannedJobs``)."""
     from tqdm.auto import tqdm
 
     skipped = duplicates = 0
@@ -210,25 +259,15 @@ def plan_all(
             duplicates += 1
             continue
         first[source_id] = (ref, digest)
-    peers = _fold_peers(first)
-    jobs_list: list[SourceJob] = []
     compacted = done_parts(out_dir)
-    for source_id, (ref, digest) in first.items():
+    todo = []
+    for source_id in first:
         if source_done(out_dir, suite.name, source_id, compacted):
             skipped += 1
-            continue
-        fold_peers, at = peers[ref.fold]
-        i = at[source_id]
-        mine = fold_peers[:i] + fold_peers[i + 1 :]  # C-level slices: large folds stay fast
-        plans = tuple(
-            plan_source(suite, source_id, root, label=ref.label, fold=ref.fold, peers=mine)
-        )
-        donors = tuple(
-            (sid, first[sid][0].path, first[sid][1]) if sid in first else (sid, "", "")
-            for sid in donor_ids(tuple(s for plan in plans for s in plan.chain))
-        )
-        jobs_list.append(SourceJob(ref, source_id, digest, dataset, suite.name, plans, donors))
-    return jobs_list, skipped, duplicates
+        else:
+            todo.append(source_id)
+    del compacted
+    return PlannedJobs(todo, first, suite, dataset, root), skipped, duplicates
 
 
 def _fold_peers(

@@ -6,16 +6,18 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 from .core.errors import ConfigError, DegradebenchError, OutputError
 from .execute import execute_source
 from .manifest import ERRORS_FILE
-from .plan import SourceJob
+from .plan import PlannedJobs, SourceJob
 
 __all__ = ["GenerateSummary", "run_jobs", "dask_results", "dask_client"]
 
 Result = tuple[int, list[dict], int]
+Jobs = PlannedJobs | list[SourceJob]  # sized iterables of jobs; PlannedJobs plans each on demand
 
 
 @dataclass
@@ -69,12 +71,19 @@ class RunOptions:
     progress: bool = True
 
 
-def run_jobs(jobs_list: list[SourceJob], opts: RunOptions, summary: GenerateSummary) -> None:
+def _total(jobs_list: Jobs) -> int:
+    if isinstance(jobs_list, PlannedJobs):
+        return jobs_list.variants_hint()
+    return sum(len(j.plans) for j in jobs_list)
+
+
+def run_jobs(jobs_list: Jobs, opts: RunOptions, summary: GenerateSummary) -> None:
     """Run every job, updating ``summary``; a write failure (OutputError) stops dispatch and is
-    raised once the sources in flight finish."""
+    raised once the sources in flight finish. Jobs are taken from ``jobs_list`` as workers
+    free up (joblib's ``pre_dispatch``, Dask's window), so memory does not grow with the run."""
     from tqdm.auto import tqdm
 
-    total = sum(len(j.plans) for j in jobs_list)
+    total = _total(jobs_list)
     bar = tqdm(
         total=total, desc="generating", unit="var", disable=not opts.progress,
         dynamic_ncols=True, file=sys.stderr,
@@ -90,6 +99,7 @@ def run_jobs(jobs_list: list[SourceJob], opts: RunOptions, summary: GenerateSumm
             summary.add(result)
             bar.update(result[2])
             bar.set_postfix_str(f"{done_sources}/{len(jobs_list)} src", refresh=False)
+        bar.total = bar.n  # the total was an estimate when sources differ in variants
     finally:
         bar.close()
     if failure:
@@ -97,7 +107,7 @@ def run_jobs(jobs_list: list[SourceJob], opts: RunOptions, summary: GenerateSumm
 
 
 def _results(
-    jobs_list: list[SourceJob], opts: RunOptions, failure: list[OutputError]
+    jobs_list: Jobs, opts: RunOptions, failure: list[OutputError]
 ) -> Iterable[Result | OutputError]:
     out = str(opts.out)
     if opts.scheduler is not None:
@@ -158,7 +168,7 @@ def dask_client(scheduler: str):
 
 def dask_results(
     scheduler: str,
-    jobs_list: list[SourceJob],
+    jobs_list: Iterable[SourceJob],
     out: str,
     psnr: bool,
     meta: dict,
@@ -170,12 +180,23 @@ def dask_results(
     client, cluster = dask_client(scheduler)
     from distributed import as_completed
 
-    try:
-        futures = client.map(
-            execute_source, jobs_list, out=out, psnr=psnr, meta=meta, timeout=timeout, pure=False
+    def submit(job: SourceJob):
+        return client.submit(
+            execute_source, job, out=out, psnr=psnr, meta=meta, timeout=timeout, pure=False
         )
-        for fut in as_completed(futures):
-            yield fut.result()
+
+    try:
+        # a window of jobs in flight (4 per worker thread, at least 64), topped up as each
+        # finishes: the scheduler and this process hold that many, not the whole run
+        threads = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
+        todo = iter(jobs_list)
+        running = as_completed([submit(j) for j in islice(todo, max(64, 4 * threads))])
+        for fut in running:
+            result = fut.result()
+            nxt = next(todo, None)
+            if nxt is not None:
+                running.add(submit(nxt))
+            yield result
     finally:
         client.close()
         if cluster is not None:

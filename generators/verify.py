@@ -58,6 +58,9 @@ _COLUMNS = [
 ]  # fmt: skip
 
 
+_BATCH_ROWS = 4_096  # rows checked per batch: a few MB of DataFrame whatever the manifest's size
+
+
 class _Named:
     """The files rows name, as 64-bit hashes of their normalised paths: 8 bytes per row in a
     sorted array, so a million-row manifest's orphan check stays small."""
@@ -88,7 +91,7 @@ def verify(out: str | Path, *, check_orphans: bool = True) -> VerifyReport:
     n_variant = int((errors.stage == "variant").sum()) if len(errors) else 0
     report = VerifyReport(out_dir, source_errors=len(errors) - n_variant, variant_errors=n_variant)
     named = _Named()
-    for frame in mf.iter_manifest(out_dir, columns=_COLUMNS):
+    for frame in mf.iter_manifest(out_dir, columns=_COLUMNS, batch_rows=_BATCH_ROWS):
         for row in frame.itertuples(index=False):
             _check_row(report, out_dir, row, named)
         named.freeze()

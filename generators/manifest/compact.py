@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 
 from ..core.errors import OutputError
 from ..core.files import DirLock, atomic_write_bytes, write_table_atomic
-from .merge import RowGroupWriter, conform, file_run, merge_runs, sort_table
+from .merge import READ_ROWS, RowGroupWriter, conform, file_run, merge_runs, sort_table
 from .schema import (
     MANIFEST_DIR,
     MANIFEST_SCHEMA,
@@ -233,13 +233,13 @@ def _read_part(path: Path) -> pa.Table:
 
 
 def _parts_run(parts: list[Path]) -> Iterator[pa.Table]:
-    """Single-source parts in key order, a few thousand rows per (sorted) chunk."""
+    """Single-source parts in key order, about ``READ_ROWS`` rows per (sorted) chunk."""
     chunk, rows = [], 0
     for p in parts:
         t = _read_part(p)
         chunk.append(t)
         rows += t.num_rows
-        if rows >= 16_384:
+        if rows >= READ_ROWS:
             yield sort_table(pa.concat_tables(chunk))
             chunk, rows = [], 0
     if chunk:

@@ -6,6 +6,7 @@ order, are one sorted run, so readers need no sort."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ __all__ = [
     "SORT_KEYS",
     "ROW_GROUP_ROWS",
     "FILE_ROWS",
+    "READ_ROWS",
     "conform",
     "sort_table",
     "is_sorted",
@@ -28,9 +30,12 @@ __all__ = [
 ]
 
 SORT_KEYS = ("suite", "source_id", "axis", "variant_id")
-ROW_GROUP_ROWS = 65_536  # Parquet row group: large enough for fast scans, a bounded buffer
-FILE_ROWS = 2 * ROW_GROUP_ROWS  # 8 files for 1M rows
-_READ_ROWS = 16_384  # rows read at a time from an input run
+# A Parquet row group is written whole from Arrow memory (pyarrow has no buffered row groups):
+# a manifest row is ~2 KB in Arrow (quant tables, chain) and ~150 B encoded, so 8k rows keep the
+# writer's buffer at ~16 MB whatever the manifest's size (64k rows: ~130 MB), and scans stay fast.
+ROW_GROUP_ROWS = 8_192
+FILE_ROWS = 131_072  # 8 files for 1M rows
+READ_ROWS = 2_048  # rows read at a time from an input run (~4 MB in Arrow)
 
 
 def conform(table: pa.Table) -> pa.Table:
@@ -97,7 +102,7 @@ def file_run(paths: Iterable[Path]) -> Iterator[pa.Table]:
     """The rows of sorted files, in file order, a few thousand rows at a time."""
     for p in paths:
         pf = pq.ParquetFile(p)
-        for batch in pf.iter_batches(batch_size=_READ_ROWS):
+        for batch in pf.iter_batches(batch_size=READ_ROWS):
             yield conform(pa.Table.from_batches([batch]))
 
 
@@ -166,16 +171,24 @@ class RowGroupWriter:
         if self._writer is None:
             name = f"{self.prefix}{len(self.names):05d}.parquet"
             self.names.append(name)
-            self._writer = pq.ParquetWriter(self.folder / name, self.schema, compression="snappy")
+            # Written under a temp name and renamed when complete: a kill never leaves a
+            # partial file under a final name (the staging folder's leftovers are removed by
+            # the next recovery).
+            self._writer = pq.ParquetWriter(self._tmp(name), self.schema, compression="snappy")
         self._writer.write_table(head.replace_schema_metadata(self.schema.metadata), n)
         self.rows += n
         self._in_file += n
         if self._in_file >= FILE_ROWS:
             self._close_file()
 
+    def _tmp(self, name: str) -> Path:
+        return self.folder / f"{name}.tmp"
+
     def _close_file(self) -> None:
         if self._writer is not None:
             self._writer.close()
+            name = self.names[-1]
+            os.replace(self._tmp(name), self.folder / name)
         self._writer, self._in_file = None, 0
 
     def close(self) -> None:
