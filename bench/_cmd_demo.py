@@ -69,16 +69,47 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and of its finished child processes (decode workers)."""
+    import resource
+
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 class _Steps:
-    """``[i/n] text`` on stderr, numbered in the order the steps run."""
+    """``[i/n] text`` on stderr, numbered in the order the steps run; :meth:`end` records the
+    step's wall and CPU time (and variants) for the timing table."""
 
     def __init__(self, total: int):
         self.i, self.total = 0, total
+        self.rows: list[dict] = []
+        self._t0, self._c0 = time.perf_counter(), _cpu()
 
     def __call__(self, text: str) -> float:
         self.i += 1
         print(f"[{self.i}/{self.total}] {text}", file=sys.stderr, flush=True)
-        return time.perf_counter()
+        self._t0, self._c0 = time.perf_counter(), _cpu()
+        return self._t0
+
+    def end(self, name: str, variants: int | None = None) -> float:
+        """Close the step begun last under ``name``; returns its wall seconds."""
+        wall = time.perf_counter() - self._t0
+        self.rows.append({"step": name, "seconds": round(wall, 2),
+                          "cpu_seconds": round(_cpu() - self._c0, 2), "variants": variants})  # fmt: skip
+        return wall
+
+
+def timing_table(rows: list[dict], total: float) -> str:
+    """The demo's per-step timings as a Markdown table (wall, share of the total, CPU, variants)."""
+    out = ["| step | wall s | share | CPU s | variants |", "|---|---:|---:|---:|---:|"]
+    for r in rows:
+        n = "" if r.get("variants") is None else str(r["variants"])
+        out.append(f"| {r['step']} | {r['seconds']:.1f} | {100 * r['seconds'] / max(total, 1e-9):.0f}% "
+                   f"| {r['cpu_seconds']:.1f} | {n} |")  # fmt: skip
+    evaluated = sum(r.get("variants") or 0 for r in rows if r["step"].startswith("evaluate"))
+    out.append(f"| total | {total:.1f} | 100% | | {evaluated} evaluated |")
+    return "\n".join(out)
 
 
 def run_demo(
@@ -111,32 +142,32 @@ def run_demo(
     # dataset, model, (generate, evaluate) per suite and for the forensic suite, report
     step = _Steps(3 + 2 * len(suites) + (2 if forensic else 0))
 
-    t = step(f"building the virtual-camera dataset in {data_root}")
+    step(f"building the virtual-camera dataset in {data_root}")
     build_virtual_cameras(spec.params, data_root, jobs=jobs, progress=progress)
-    times["dataset"] = time.perf_counter() - t
+    times["dataset"] = step.end("dataset")
 
-    t = step("loading the reference model")
+    step("loading the reference model")
     model = db.load_model("reference")
-    times["model"] = time.perf_counter() - t
+    times["model"] = step.end("load reference model")
 
     results_dirs, res = [], None
     times["generate"] = times["evaluate"] = 0.0
     n_variants, rates = 0, []
     for suite in suites:
         variants = out / "variants" / suite
-        t = step(f"generating the {suite!r} suite on held-out fold {fold} into {variants}")
-        db.generate(
+        step(f"generating the {suite!r} suite on held-out fold {fold} into {variants}")
+        g = db.generate(
             config=cfg, dataset=dataset, suite=suite, out=variants, jobs=jobs, folds=[fold],
             progress=progress,
         )  # fmt: skip
-        times["generate"] += time.perf_counter() - t
+        times["generate"] += step.end(f"generate {suite}", g.variants)
         results = out / "results" / suite
-        t = step(f"evaluating {model.name!r} on every {suite!r} variant into {results}")
+        step(f"evaluating {model.name!r} on every {suite!r} variant into {results}")
         r = db.evaluate(
             variants, model, results, device=device, folds=[fold], progress=progress,
             channels_last=True, name=model.name,  # one model, one name on every suite
         )  # fmt: skip
-        times["evaluate"] += time.perf_counter() - t
+        times["evaluate"] += step.end(f"evaluate {model.name} on {suite}", len(r.predictions))
         results_dirs.append(results)
         n_variants += len(r.predictions)
         rates.append(r.run["throughput"]["images_per_s"])
@@ -151,15 +182,16 @@ def run_demo(
         times["forgery_generate"], times["forgery_evaluate"] = loc["generate"], loc["evaluate"]
         loc["figures"] = localizer_figures(loc["results"], forensic)
 
-    t = step("writing the report")
+    step("writing the report")
     who = "reference model" + (f" and {loc['model']}" if loc else "")
     files = db.write_report(
         results_dirs + ([loc["results"]] if loc else []), out / "report",
-        title=f"degradebench demo: {who} on virtual cameras (held-out fold {fold})",
+        title=f"degradebench demo: {who} on virtual cameras (held-out fold {fold})", jobs=jobs,
     )  # fmt: skip
-    times["report"] = time.perf_counter() - t
+    times["report"] = step.end("report" + (" (reused)" if files.reused else ""))
     identical = {axis for suite, axis in files.identical if suite == suites[-1]}
     times["total"] = time.perf_counter() - t_all
+    summary = _write_summary(out, step.rows, times["total"], fold)
 
     s, ax = res.summary, res.axis_summary
     clean = s[(s["axis"] == "clean") & (s["metric"] == "accuracy")]["value"]
@@ -172,7 +204,23 @@ def run_demo(
         "variants": n_variants, "fold": fold,
         "social": _social_headline(out / "results" / suites[-1]),
         "identical": sorted(identical), "report_reused": files.reused, "localizer": loc,
+        "steps": step.rows, "summary": summary,
     }  # fmt: skip
+
+
+def _write_summary(out: Path, rows: list[dict], total: float, fold: int) -> Path:
+    """``OUT/demo-summary.json``: the per-step timings (wall, CPU, variants) of this run."""
+    import json
+    import os
+
+    from degradebench.generators.core.files import atomic_write_bytes
+
+    rec = {"when": time.strftime("%Y-%m-%d %H:%M:%S %z"), "cores": os.cpu_count(), "fold": fold,
+           "total_seconds": round(total, 2), "steps": rows,
+           "table": timing_table(rows, total)}  # fmt: skip
+    path = out / "demo-summary.json"
+    atomic_write_bytes(path, json.dumps(rec, indent=1).encode("utf-8"))
+    return path
 
 
 def _social_headline(results: Path) -> dict[str, float]:
@@ -225,5 +273,7 @@ def run(args: argparse.Namespace) -> int:
           f"{t['generate']:.0f} s, evaluate {t['evaluate']:.0f} s at {r['images_per_s']:.1f} "
           f"images/s{forgery}, report {t['report']:.0f} s"
           f"{', reused' if r.get('report_reused') else ''})")  # fmt: skip
+    print(f"where the time went ({r['summary'].name}):")
+    print(timing_table(r["steps"], t["total"]))
     print(f"report: {r['report']}")
     return 0

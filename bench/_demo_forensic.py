@@ -93,15 +93,20 @@ def run_forensic(out: Path, config: str | Path, demo: ForensicDemo, *, dataset: 
     levels = sum(len(v) for v in demo.levels.values())
     t = step(f"generating the {demo.suite!r} suite ({levels} levels of {len(demo.levels)} axes, "
              f"{cfg.name}) on held-out fold {fold} into {variants}")  # fmt: skip
-    db.generate(config=cfg, dataset=dataset, suite=demo.suite, out=variants, jobs=jobs,
-                folds=[fold], progress=progress)  # fmt: skip
+    g = db.generate(config=cfg, dataset=dataset, suite=demo.suite, out=variants, jobs=jobs,
+                    folds=[fold], progress=progress)  # fmt: skip
     t_gen = time.perf_counter() - t
+    if hasattr(step, "end"):  # the demo's timing table
+        step.end(f"generate {demo.suite} (demo levels)", g.variants)
     results = out / "results" / demo.suite
     t = step(f"evaluating {demo.model!r} on the {demo.suite!r} variants into {results}")
     model = db.load_model(demo.model)
     r = db.evaluate(variants, model, results, device=device, folds=[fold], progress=progress,
                     axes=list(demo.levels), name=model.name)  # fmt: skip
-    return {"results": results, "generate": t_gen, "evaluate": time.perf_counter() - t,
+    t_eval = time.perf_counter() - t
+    if hasattr(step, "end"):
+        step.end(f"evaluate {model.name} on {demo.suite}", len(r.predictions))
+    return {"results": results, "generate": t_gen, "evaluate": t_eval,
             "variants": len(r.predictions), "images_per_s": r.run["throughput"]["images_per_s"],
             "model": model.name, "suite": demo.suite, "config": cfg, "ops": demo.ops}  # fmt: skip
 

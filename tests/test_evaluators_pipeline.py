@@ -54,7 +54,7 @@ def test_evaluates_every_variant_of_a_generated_manifest(generated, tmp_path):
     assert pooled_v["all"] == (manifest["axis"] == "crop").sum() and pooled["all"] == n_src
     files = write_report([res.out], tmp_path / "report")
     names = {f.name for f in files.figures}
-    assert {"jpeg.svg", "crop.svg", "crop_heatmap.png", "double_jpeg.svg"} <= names
+    assert {"jpeg.pdf", "jpeg.png", "crop.pdf", "crop_heatmap.png", "double_jpeg.pdf"} <= names
 
 
 def test_folds_restrict_the_variants(generated, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import subprocess
@@ -34,9 +35,11 @@ def report(tmp_path_factory):
 def test_report_files_and_figures(report):
     names = sorted(p.name for p in report.figures)
     for axis in ("jpeg", "crop", "double_jpeg"):
-        assert f"{axis}.png" in names and f"{axis}.svg" in names
+        assert f"{axis}.png" in names and f"{axis}.pdf" in names
+        assert f"{axis}.svg" not in names  # read by no renderer: HTML embeds the PNG
     # two-parameter axes get heat maps; the one-parameter JPEG ladder does not
-    assert {"crop_heatmap.png", "double_jpeg_heatmap.svg"} <= set(names)
+    assert {"crop_heatmap.png", "double_jpeg_heatmap.png"} <= set(names)
+    assert "crop_heatmap.pdf" not in names  # a raster figure: PNG only
     assert "jpeg_heatmap.png" not in names
     for p in report.figures:
         assert p.stat().st_size > 1000
@@ -56,7 +59,10 @@ def test_markdown_and_latex_put_models_side_by_side(report):
 
 def test_html_is_self_contained(report):
     html = report.html.read_text()
-    assert "<svg" in html and "data:image/png;base64," in html
+    assert "data:image/png;base64," in html
+    for p in report.figures:  # every figure shown, as the PNG itself
+        if p.suffix == ".png":
+            assert base64.b64encode(p.read_bytes()).decode("ascii") in html, p.name
     # nothing fetched from disk or network
     assert not re.search(r"""(src|href)=['"](?!data:|#)""", html)
     assert "Tiny &amp; const" in html
@@ -110,7 +116,7 @@ def test_html_renders_every_figure_in_headless_chromium(report, tmp_path):
     check = json.loads(found.group(1).replace("&quot;", '"'))
     figs = check["figs"]
     assert len(figs) == n_figures
-    assert {f["tag"] for f in figs} == {"svg", "img"}
+    assert {f["tag"] for f in figs} == {"img"}
     assert all(f["ok"] for f in figs), figs
 
     # Screenshot the whole page and look inside each figure's box: it must hold a drawing.

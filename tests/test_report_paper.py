@@ -93,13 +93,21 @@ def _visible_text(html: str) -> str:
     return re.sub(r"<[^>]+>", " ", html)
 
 
-def test_every_png_is_200_dpi_with_an_svg(paper):
-    pngs = [p for p in paper["files"].figures if p.suffix == ".png"]
+def test_every_png_is_200_dpi_charts_also_pdf(paper):
+    """The formats each renderer needs, no more: a chart as PNG (Markdown, HTML) and PDF
+    (LaTeX); a raster figure (heat map, contact sheet) as PNG only; no SVG (read by nothing)."""
+    figs = paper["files"].figures
+    pngs = [p for p in figs if p.suffix == ".png"]
     assert any(p.name.startswith("sheet_") for p in pngs)  # contact sheets too
     for p in pngs:
         dpi = Image.open(p).info.get("dpi", (0, 0))
         assert min(dpi) >= 199.5, (p.name, dpi)
-        assert p.with_suffix(".svg").exists(), p
+        raster = p.name.startswith("sheet_") or p.stem.endswith("_heatmap")
+        pdf = p.with_suffix(".pdf")
+        assert pdf.exists() != raster and (pdf in figs) != raster, p.name
+        assert not p.with_suffix(".svg").exists(), p.name
+    assert any(p.stem.endswith("_heatmap") for p in pngs)
+    assert any(p.suffix == ".pdf" for p in figs)
 
 
 def test_same_model_on_two_suites_is_one_model_and_axes_stay_apart(paper):

@@ -19,7 +19,6 @@ from __future__ import annotations
 import numpy as np
 from degradebench.generators.core.errors import ConfigError
 from degradebench.generators.ops.resize import resize_image
-from scipy import ndimage
 
 from .forensic_detect import auc
 
@@ -95,6 +94,8 @@ def no_score_band(mask: np.ndarray, no_score_px: int) -> np.ndarray:
     k = _as_mask(mask)
     if r == 0:
         return np.zeros(k.shape, dtype=bool)
+    from scipy import ndimage  # here: importing it costs a report (which never calls this) 0.2 s
+
     size = 2 * r + 1
     grown = ndimage.maximum_filter(k, size=size, mode="nearest")
     shrunk = ndimage.minimum_filter(k, size=size, mode="nearest")

@@ -8,11 +8,14 @@ with a colour filter array and the axis labels come from ``report.json``) and re
 document three times:
 
 - ``DIR/report.md`` (:mod:`.markdown`), figures linked as PNG;
-- ``DIR/report.html`` (:mod:`.html`), self-contained (SVG inline, PNG as data URIs);
+- ``DIR/report.html`` (:mod:`.html`), self-contained (figures as PNG data URIs);
 - ``DIR/report.tex`` (:mod:`.latex`), a fragment for a one-column article (booktabs, longtable,
   ``\\includegraphics`` of the PDF figures).
 
-Figures go to ``DIR/figures/<axis>[_kind].png|.svg|.pdf`` (PNG at 200 dpi). With the manifest
+Figures go to ``DIR/figures/<axis>[_kind].png`` (200 dpi: what Markdown and HTML show), charts
+also as ``.pdf`` (what LaTeX includes; raster figures -- heat maps, overlays, contact sheets --
+are PNG only: :mod:`.figures.save`). They are drawn here and written at the end, in parallel worker
+processes where that helps. With the manifest
 reachable (run.json names it), a contact sheet per axis shows one source through every level.
 A report whose inputs are unchanged (results, options, version: :mod:`.reuse`) is reused.
 A ``train-matrix`` folder among the inputs (it holds ``matrix.parquet``) adds the matrix section
@@ -84,6 +87,7 @@ def write_report(
     sheets: bool = True,
     figures: tuple[str, ...] | list[str] | None = None,
     reuse: bool = True,
+    jobs: int | None = None,
 ) -> ReportFiles:
     """Write the report for one or more results folders (models side by side) into ``out``.
 
@@ -99,11 +103,17 @@ def write_report(
             register your own in :data:`~.figures.FIGURE_KINDS` first.
         reuse: keep the report already in ``out`` when it was made from the same results
             (run.json's ``key_sha256`` and content), options and degradebench version.
+        jobs: processes that draw and write the figures (default: the cores, at most 8; 1 draws
+            them in this process).
     """
+    from .document import Figure as DocFigure
+    from .figures.save import FigureTasks
     from .sheet import sheet_section
 
     if not isinstance(min_count, int) or isinstance(min_count, bool) or min_count < 0:
         raise ConfigError(f"report: --min-count must be a whole number >= 0, got {min_count!r}")
+    if jobs is not None and (not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1):
+        raise ConfigError(f"report: --jobs must be a whole number >= 1, got {jobs!r}")
     options = _options(min_count, sheets, tuple(figures) if figures is not None else None)
     outp = Path(out)
     md_path, html_path, tex_path = outp / "report.md", outp / "report.html", outp / "report.tex"
@@ -125,13 +135,21 @@ def write_report(
     figdir.mkdir(parents=True, exist_ok=True)
     forget_key(outp)
     identical = identical_axes(models) if models else {}
-    extra = [sheet_section(models, figdir)] if sheets and models else []
-    extra += matrix_sections(matrices, figdir)
-    if not models:  # matrix folders only
-        doc = matrix_document(extra, title)
-    else:
-        doc = build_document(models, title, figdir, options, [s for s in extra if s is not None],
-                             identical=identical)  # fmt: skip
+    tasks = FigureTasks(jobs)  # workers draw and write the figures while tables are built here
+    try:
+        extra = [sheet_section(models, figdir, tasks)] if sheets and models else []
+        extra += matrix_sections(matrices, figdir)
+        if not models:  # matrix folders only
+            doc = matrix_document(extra, title)
+        else:
+            doc = build_document(models, title, figdir, options,
+                                 [s for s in extra if s is not None], identical=identical,
+                                 tasks=tasks)  # fmt: skip
+        tasks.fill(doc.sections)  # every figure file exists before the HTML inlines them
+    finally:
+        tasks.close()
+    doc.sections = [s for s in doc.sections if s.anchor != "sheets"  # no sheet could be drawn
+                    or any(isinstance(b, DocFigure) for b in s.blocks)]  # fmt: skip
     md_path.write_text(render_markdown(doc), encoding="utf-8")
     html_path.write_text(render_html(doc), encoding="utf-8")
     tex_path.write_text(render_latex(doc), encoding="utf-8")

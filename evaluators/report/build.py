@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 from .document import (
@@ -17,7 +18,8 @@ from .document import (
     em,
     text,
 )
-from .figures import FIGURE_KINDS, save_figure
+from .figures import FIGURE_KINDS
+from .figures.save import FigureTasks, Pending, formats_for, write_figure
 from .forensic import forensic_definitions, forensic_level_tables, forensic_tables
 from .headline import headline, identical_axes
 from .regression import regression_definitions, regression_level_table, regression_table
@@ -33,7 +35,7 @@ from .tables import (
     overview_table,
     summary_level_table,
 )
-from .view import AxisView, ReportOptions, classifies, classifies_alone, safe_name
+from .view import AxisView, ReportOptions, classifies, classifies_alone, localizes, safe_name
 
 __all__ = ["build_document", "axis_views", "DEFINITIONS"]
 
@@ -71,16 +73,23 @@ def axis_views(models: list[ModelResults], options: ReportOptions) -> list[AxisV
 
 
 def _figures(view: AxisView, figdir: Path) -> list[Figure]:
+    """Draw and write the figures of one axis (a :class:`~.figures.save.FigureTasks` task)."""
     out = []
     for kind in view.options.figures:
         for d in FIGURE_KINDS.get(kind)(view):
             name = f"{view.stem}{d.suffix}"
-            files = save_figure(d.fig, figdir / name, pdf=d.embed == "svg")
+            files = write_figure(d.fig, figdir / name, formats_for(d.embed))
             out.append(Figure(name, files, d.caption, d.alt, d.embed, kind))
     return out
 
 
-def _axis_section(view: AxisView, figdir: Path, identical: dict) -> Section:
+def _cost(view: AxisView) -> float:
+    """Rough drawing cost of an axis, to start the biggest first: forensic panels and overlays
+    weigh about three plain curves."""
+    return 3.0 if any(localizes(m) and len(view.preds(m)) for m in view.models) else 1.0
+
+
+def _axis_section(view: AxisView, identical: dict, figures: Pending) -> Section:
     s = Section(text("Axis ", code(view.label)), f"axis-{view.stem}", tex_heading=False)
     same = identical.get(view.key)
     if same is not None and same.whole_axis:
@@ -93,7 +102,7 @@ def _axis_section(view: AxisView, figdir: Path, identical: dict) -> Section:
         s.add(Paragraph(text(code(view.label), ": byte-identical to clean (nothing changed, e.g. "
                              f"a re-encode skipped or a zero offset): {where} variants."),
                         "note"))  # fmt: skip
-    s.add(*_figures(view, figdir))
+    s.add(figures)  # the axis's figures, drawn by a figure task
     cview = _classifying(view)
     tables = [] if cview is None else [
         summary_level_table(cview) if by_library(cview) else axis_table(cview), group_table(cview)]
@@ -133,10 +142,18 @@ def _provenance(models: list[ModelResults]) -> list[Bullets]:
 def build_document(
     models: list[ModelResults], title: str, figdir: Path, options: ReportOptions,
     extra_sections: list[Section] | None = None, identical: dict | None = None,
+    tasks: FigureTasks | None = None,
 ) -> Document:  # fmt: skip
     """The whole report: headline, models, axes at a glance, one section per axis, tables
-    (``identical``: :func:`~.headline.identical_axes` when the caller has it already)."""
+    (``identical``: :func:`~.headline.identical_axes` when the caller has it already). The
+    figures are drawn by ``tasks``, started here after the axes' tasks are added (the caller
+    then fills the sections: :meth:`~.figures.save.FigureTasks.fill`); without it, here."""
+    now = tasks is None
+    tasks = FigureTasks(1) if now else tasks
     views = axis_views(models, options)
+    slots = [tasks.add(partial(_figures, v, figdir), f"the figures of axis {v.label}", _cost(v))
+             for v in views]  # fmt: skip
+    tasks.start()  # workers draw the figures while the tables are built here
     identical = identical_axes(models) if identical is None else identical
     doc = Document(title, lead=[headline(models, views, identical)])
     models_table = model_table(models)
@@ -161,7 +178,7 @@ def build_document(
     glob = global_table(models)
     if glob is not None:
         doc.sections.append(Section(text("Overall figures"), "overall").add(glob))
-    doc.sections += [_axis_section(v, figdir, identical) for v in views]
+    doc.sections += [_axis_section(v, identical, slot) for v, slot in zip(views, slots)]
     levels = level_table(cviews, cmodels) if cviews else None
     if levels is not None:
         levels.formats = frozenset({"tex"})
@@ -182,4 +199,6 @@ def build_document(
                               "different models on the same variants."), "note")  # fmt: skip
         doc.sections.append(Section(text("Paired comparison (McNemar)"), "mcnemar").add(note, mc))
     doc.sections.append(Section(text("Provenance"), "provenance").add(*_provenance(models)))
+    if now:
+        tasks.fill(doc.sections)
     return doc

@@ -110,7 +110,7 @@ class Figure:
     files: dict[str, Path]
     caption: str
     alt: str
-    embed: str = "svg"  # "svg" (inline) or "png" (data URI)
+    embed: str = "svg"  # "svg" (a vector chart: SVG inline if written) or "png" (raster)
     kind: str = "curve"
     formats: frozenset[str] = ALL_FORMATS
 

@@ -1,5 +1,5 @@
-"""Render a :class:`~.document.Document` as one self-contained HTML page (SVG inline, PNG as
-data URIs, wide tables in horizontally scrolling wrappers)."""
+"""Render a :class:`~.document.Document` as one self-contained HTML page (figures as PNG data
+URIs, an SVG inline where a figure has one; wide tables in horizontally scrolling wrappers)."""
 
 from __future__ import annotations
 

@@ -38,8 +38,17 @@ def _parse(s: Any) -> dict:
 def params_frame(axis_params: pd.Series, numeric: bool = True) -> pd.DataFrame:
     """One column per numeric level parameter (``shift[0]`` for list items); or, with
     ``numeric=False``, the top-level parameters as they are (strings, booleans, numbers)."""
-    rows = [_flatten(_parse(s)) if numeric else _parse(s) for s in axis_params]
-    return pd.DataFrame(rows, index=axis_params.index)
+    one = (lambda s: _flatten(_parse(s))) if numeric else _parse  # noqa: E731
+    try:  # an axis repeats a few parameter sets over many sources: parse each once
+        codes, uniq = pd.factorize(axis_params.to_numpy(dtype=object))
+    except TypeError:  # unhashable values (dicts given in memory)
+        return pd.DataFrame([one(s) for s in axis_params], index=axis_params.index)
+    rows = [one(s) for s in uniq]
+    if (codes < 0).any():  # missing values: no parameters
+        rows.append({})
+    out = pd.DataFrame(rows).take(codes) if len(rows) else pd.DataFrame(index=range(len(codes)))
+    out.index = axis_params.index
+    return out
 
 
 @lru_cache(maxsize=1)

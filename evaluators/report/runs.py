@@ -50,7 +50,13 @@ class ModelResults:
         df = getattr(self, frame)
         if not len(df):
             return df
-        return df[(df["_suite"] == key[0]) & (df["axis"] == key[1])]
+        # asked for hundreds of times per report: cached per frame object (treat as read-only)
+        cache = self.__dict__.setdefault("_rows_cache", {})
+        hit = cache.get((frame, key))
+        if hit is None or hit[0] is not df:
+            hit = (df, df[(df["_suite"] == key[0]) & (df["axis"] == key[1])])
+            cache[(frame, key)] = hit
+        return hit[1]
 
 
 def _model_key(run: dict, name: str) -> tuple:

@@ -145,8 +145,25 @@ CLASSIFICATION_METRICS = ("accuracy", "flip_rate")
 def _has_metric(df: pd.DataFrame, pick) -> bool:
     if not len(df) or "metric" not in df:
         return False
-    sel = df["metric"].astype(str).map(pick)
-    return bool(sel.any() and pd.to_numeric(df.loc[sel, "value"], errors="coerce").notna().any())
+    names = _metrics_with_values(df)
+    return any(pick(n) for n in names)
+
+
+_WITH_VALUES: dict[int, tuple[pd.DataFrame, frozenset]] = {}
+
+
+def _metrics_with_values(df: pd.DataFrame) -> frozenset:
+    """The metric names of ``df`` that have a numeric value in some row; remembered per frame
+    object (the report asks about the same few frames hundreds of times)."""
+    hit = _WITH_VALUES.get(id(df))
+    if hit is not None and hit[0] is df:
+        return hit[1]
+    ok = pd.to_numeric(df["value"], errors="coerce").notna() if "value" in df else None
+    names = frozenset() if ok is None else frozenset(df.loc[ok, "metric"].astype(str).unique())
+    if len(_WITH_VALUES) > 256:
+        _WITH_VALUES.clear()
+    _WITH_VALUES[id(df)] = (df, names)
+    return names
 
 
 def classifies(m: ModelResults, rows: pd.DataFrame | None = None) -> bool:
@@ -197,8 +214,14 @@ class AxisView:
         c = m.rows("curves", self.key)
         if not len(c):
             return c
-        sel = (c["metric"] == metric) & (c["series"] == series) & (c["rank"] >= 0)
-        return c[sel].sort_values("rank")
+        cache = m.__dict__.setdefault("_curve_groups", {})  # per (frame, axis): one groupby
+        hit = cache.get(self.key)
+        if hit is None or hit[0] is not c:
+            ranked = c[c["rank"] >= 0].sort_values("rank", kind="stable")
+            groups = {(str(k[0]), str(k[1])): g for k, g in
+                      ranked.groupby(["metric", "series"], sort=False, observed=True)}  # fmt: skip
+            hit = cache[self.key] = (c, groups, ranked.iloc[:0])
+        return hit[1].get((metric, series), hit[2])
 
     def pooled_rows(self, m: ModelResults) -> pd.DataFrame:
         """Rows pooled over the axis per boolean-parameter group (curves' point ``all``)."""

@@ -12,6 +12,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ... import metrics as M
+from .save import DPI, write_figure
 
 __all__ = [
     "DPI",
@@ -30,7 +31,6 @@ __all__ = [
     "CHANCE_STYLE",
 ]
 
-DPI = 200  # every PNG the report writes (pHYs records it); SVG and PDF are vector
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 SERIES_STYLES = ("-", "--", "-.", (0, (5, 1)), (0, (3, 1, 1, 1)))
@@ -52,17 +52,11 @@ class Drawn:
 
 
 def save_figure(fig: Figure, stem: Path, pdf: bool = True) -> dict[str, Path]:
-    """Write ``stem.png`` (at :data:`DPI`), ``stem.svg`` and, for vector drawings (``pdf``),
-    ``stem.pdf``, without timestamps. Raster-heavy figures (heat maps, contact sheets) skip the
-    PDF: LaTeX includes their PNG."""
-    files = {"png": stem.with_suffix(".png"), "svg": stem.with_suffix(".svg")}
-    fig.savefig(files["png"], dpi=DPI, bbox_inches="tight", metadata={"Software": None})
-    fig.savefig(files["svg"], bbox_inches="tight", metadata={"Date": None, "Creator": None})
-    if pdf:
-        files["pdf"] = stem.with_suffix(".pdf")
-        fig.savefig(files["pdf"], bbox_inches="tight",
-                    metadata={"CreationDate": None, "Creator": None, "Producer": None})  # fmt: skip
-    return files
+    """Write ``stem.png`` (at :data:`DPI`), ``stem.svg`` and, with ``pdf``, ``stem.pdf`` now,
+    without timestamps (one layout for all three: :func:`~.save.write_figure`). The report
+    itself writes only the formats its renderers read (:data:`~.save.FORMATS`), in
+    :class:`~.save.FigureTasks`."""
+    return write_figure(fig, stem, ("png", "svg", "pdf") if pdf else ("png", "svg"))
 
 
 def model_color(i: int) -> str:
