@@ -12,7 +12,6 @@ maps written by :mod:`._overlays`.
 from __future__ import annotations
 
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ from ._manifest_in import ManifestInput, class_list, load_manifest, read_input
 from ._overlays import MapWriter, choose_overlays
 from ._predictions import localization_predictions, predictions_frame
 from ._reuse import key_sha256, results_key, reusable
-from ._runinfo import run_info
+from ._runinfo import PhaseClock, run_info
 from ._runner import run_model
 from ._target import DEFAULT, Target, regression_predictions, resolve_target
 from .models import Model, load_model
@@ -75,7 +74,7 @@ def _check_args(batch_size: int, n_boot: int, decode: str = "cpu", no_score_px: 
 
 
 def _check_labels(df: pd.DataFrame, classes: list[str], model: Model) -> None:
-    unknown = sorted({str(v) for v in df["label"].dropna()} - set(classes))
+    unknown = sorted({str(v) for v in pd.unique(df["label"].dropna())} - set(classes))
     if unknown and model.input_config.classes is not None:
         _say(f"labels {unknown[:10]} are not among the model's classes {classes[:10]}; their "
              "variants get no accuracy (flip rate and drift still count)")  # fmt: skip
@@ -118,8 +117,9 @@ def _load_baseline(baseline: str | Path | None):
 
 def _errors_frame(run, mi: ManifestInput, out: Path) -> pd.DataFrame:
     errors = pd.DataFrame(run.errors, columns=ERROR_COLUMNS[:4])
-    by_id = mi.frame.set_index(mi.frame["variant_id"].astype(str))
-    suites = by_id["suite"] if "suite" in by_id else None
+    suites = None
+    if len(errors) and "suite" in mi.frame:  # the suite column by id, not the whole frame
+        suites = pd.Series(mi.frame["suite"].to_numpy(), index=mi.frame["variant_id"].astype(str))
     errors["suite"] = [suites.get(v) if suites is not None else None for v in errors["variant_id"]]
     if len(errors):
         counts = errors["stage"].value_counts().to_dict()
@@ -193,23 +193,27 @@ def _select_target(mi: ManifestInput, full: pd.DataFrame, target: str,
 
 
 def _run(model: Model, mi: ManifestInput, outp: Path, key: dict, run_kw: dict,
-         scheduler: str | None):  # fmt: skip
+         scheduler: str | None, clock: PhaseClock):  # fmt: skip
     """The model over ``mi.frame``, here or sharded across Dask workers: (RunOutput, run.json's
-    ``distributed`` entry or None)."""
+    ``distributed`` entry or None, the errors table); ``setup`` and ``loop`` on ``clock``."""
     if scheduler is None:
-        return run_model(model, mi.frame, mi.root, **run_kw), None
-    return run_distributed(scheduler, model, mi.frame, mi.root, outp, key_sha256(key)[:16],
-                           run_kw, bool(run_kw.get("progress")))  # fmt: skip
+        run, dist = run_model(model, mi.frame, mi.root, **run_kw), None
+    else:
+        run, dist = run_distributed(scheduler, model, mi.frame, mi.root, outp,
+                                    key_sha256(key)[:16], run_kw, bool(run_kw.get("progress")))  # fmt: skip
+    clock.run(run)
+    return run, dist, _errors_frame(run, mi, outp)
 
 
 def _info(model: Model, classes: list[str], mi: ManifestInput, run, preds: pd.DataFrame,
-          errors: pd.DataFrame, config: dict, key: dict, res: dict, t_start: float,
+          errors: pd.DataFrame, config: dict, key: dict, res: dict, clock: PhaseClock,
           dist: dict | None) -> dict:  # fmt: skip
-    """run.json's mapping (``distributed``: the scheduler's workers and their throughput)."""
+    """run.json's mapping (``distributed``: the scheduler's workers and their throughput;
+    ``timings``: filled in by :func:`_write` just before run.json is written)."""
     info = run_info(model=model, classes=classes, mi=mi, run=run, n_preds=len(preds),
                     n_errors=len(errors), config=config, key=key, warnings=res["warnings"],
                     figures=res["figures"], pairing=res["pairing"],
-                    seconds=time.perf_counter() - t_start)  # fmt: skip
+                    seconds=clock.total())  # fmt: skip
     info["distributed"] = dist
     return info
 
@@ -222,18 +226,21 @@ def _reused(outp: Path) -> EvalResult:
                       r["errors"], r["run"], reused=True)  # fmt: skip
 
 
-def _model(model: Model | str, name: str | None) -> Model:
+def _model(model: Model | str, name: str | None, clock: PhaseClock) -> Model:
+    """The model (loaded from a spec string: ``model_load`` on ``clock``), renamed to ``name``."""
     if isinstance(model, str):
-        return load_model(model, name=name)
-    if name:
+        model = load_model(model, name=name)
+    elif name:
         model.name = name
+    clock.lap("model_load")
     return model
 
 
 def _score_run(run, mi: ManifestInput, model: Model, classes: list[str], tgt: Target | None,
-               topk: tuple[int, ...], settings: dict, base, n_errors: int):  # fmt: skip
+               topk: tuple[int, ...], settings: dict, base, n_errors: int,
+               clock: PhaseClock):  # fmt: skip
     """The predictions table and the metrics of one run (classification, regression or
-    localization)."""
+    localization); ``predictions`` and ``metrics`` laps on ``clock``."""
     localize = model.input_config.task == "localization"
     if localize:
         preds = localization_predictions(mi.frame, run, model.name)
@@ -245,14 +252,31 @@ def _score_run(run, mi: ManifestInput, model: Model, classes: list[str], tgt: Ta
         raise ConfigError(
             f"no variant could be evaluated ({n_errors} skipped); see the errors above"
         )
+    clock.lap("predictions")
     if localize:
-        return preds, localization_metrics(preds, settings)
-    if tgt is not None and tgt.kind == "regression":
-        return preds, _regression_metrics(preds, settings)
-    res = _metrics(preds, mi, settings, base)
-    if tgt is not None:
-        add_target_detection(preds, res, settings, classes)
+        res = localization_metrics(preds, settings)
+    elif tgt is not None and tgt.kind == "regression":
+        res = _regression_metrics(preds, settings)
+    else:
+        res = _metrics(preds, mi, settings, base)
+        if tgt is not None:
+            add_target_detection(preds, res, settings, classes)
+    clock.lap("metrics")
     return preds, res
+
+
+def _run_kwargs(classes: list[str], tgt: Target | None, *, decode: str, **kw: Any) -> dict:
+    """run_model's keyword arguments (``decode`` only when it is not ``cpu``)."""
+    return {"n_classes": max(len(classes), 1), **kw,
+            "regression": tgt is not None and tgt.kind == "regression",
+            **({"decode": decode} if decode != "cpu" else {})}  # fmt: skip
+
+
+def _config(settings: dict, base, batch_size: int, more: dict) -> dict:
+    """run.json's ``config``: the settings (less the baseline's key), the batch size, the
+    baseline model's name, then ``more`` (decode, scheduler, the caller's extra entries)."""
+    return {**{k: v for k, v in settings.items() if k != "baseline_key"},
+            "batch_size": batch_size, "baseline_model": base[0] if base else None, **more}  # fmt: skip
 
 
 def _prepare(mi: ManifestInput, full: pd.DataFrame, model: Model, target: str):
@@ -273,14 +297,17 @@ def _prepare(mi: ManifestInput, full: pd.DataFrame, model: Model, target: str):
 
 
 def _write(outp: Path, preds: pd.DataFrame, res: dict, errors: pd.DataFrame, info: dict,
-           tgt: Target | None, writer: MapWriter | None, chosen: list[dict]) -> EvalResult:  # fmt: skip
-    """run.json's target and overlays, then every results file (maps swapped in) -> the result."""
+           tgt: Target | None, writer: MapWriter | None, chosen: list[dict],
+           clock: PhaseClock) -> EvalResult:  # fmt: skip
+    """run.json's target and overlays, then every results file (maps swapped in) -> the result;
+    run.json's ``timings`` are taken once the tables are written, just before it."""
     if tgt is not None:
         info["target"] = tgt.to_dict()
     info["overlays"] = writer.entries(chosen) if writer is not None else []
     frames = {"predictions": preds, "summary": res["summary"], "axis_summary": res["axis_summary"],
               "curves": res["curves"], "errors": errors}  # fmt: skip
-    write_results(outp, frames, info, writer.staged() if writer is not None else None)
+    write_results(outp, frames, info, writer.staged() if writer is not None else None,
+                  before_run_json=lambda: info.update(timings=clock.done("write")))  # fmt: skip
     return EvalResult(outp, preds, res["summary"], res["axis_summary"], res["curves"], errors,
                       info)  # fmt: skip
 
@@ -321,6 +348,7 @@ def evaluate(
     axes: list[str] | str | None = None,
     scheduler: str | None = None,
     decode: str = "cpu",
+    timings: dict[str, float] | None = None,
 ) -> EvalResult:
     """Score ``model`` on every variant of the manifest in ``manifest`` (an OUT folder).
 
@@ -346,14 +374,16 @@ def evaluate(
         scheduler: ``local:N`` | ``tcp://HOST:PORT``: shard by source across Dask workers
             (:mod:`._distributed`); same results and key as a single-process run.
         decode: ``cpu`` | ``gpu`` (nvJPEG via torchvision); in the key when not ``cpu``.
+        timings: seconds of phases measured before this call (the CLI's start and model
+            load); run.json's ``timings`` adds this call's (:data:`._runinfo.PHASES`).
 
     Raises:
         ModelError: the model fails or misbehaves (message names model, variants, expectation).
         ConfigError: bad arguments, manifest or baseline.
     """
-    t_start = time.perf_counter()
+    clock = PhaseClock(timings)
     _check_args(batch_size, n_boot, decode, no_score_px, fpr)
-    model = _model(model, name)
+    model = _model(model, name, clock)
     localize = model.input_config.task == "localization"
     check_scheduler(scheduler, localize)
     mi, full = read_input(manifest, folds)
@@ -367,28 +397,25 @@ def evaluate(
                          baseline_key=base[3] if base else None, target=target,
                          save_maps=bool(save_maps), no_score_px=int(no_score_px),
                          fpr=float(fpr), axes=axes_kept, decode=decode)  # fmt: skip
+    clock.lap("read_manifest")
     key = results_key(model, classes, full, settings)
-    outp = Path(out)
-    run_kw = {"n_classes": max(len(classes), 1), "device": device, "batch_size": batch_size,
-              "workers": workers, "amp": amp, "check_hash": check_hash, "progress": progress,
-              "channels_last": channels_last,
-              "regression": tgt is not None and tgt.kind == "regression",
-              **({"decode": decode} if decode != "cpu" else {})}  # fmt: skip
-    with ResultsLock(outp):  # before the model runs (hours): a second run on RESULTS fails now
+    run_kw = _run_kwargs(classes, tgt, device=device, batch_size=batch_size, workers=workers,
+                         amp=amp, check_hash=check_hash, progress=progress,
+                         channels_last=channels_last, decode=decode)  # fmt: skip
+    with ResultsLock(outp := Path(out)):  # before the model runs: a 2nd run here fails now
         if reuse and reusable(outp, key):
             return _reused(outp)
+        clock.lap("results_key")
         writer, chosen = _map_writer(mi, model, outp, bool(save_maps))
         run_kw["localize"] = LocalizeSpec(int(no_score_px), writer) if localize else None
         try:
-            run, dist = _run(model, mi, outp, key, run_kw, scheduler)
-            errors = _errors_frame(run, mi, outp)
+            run, dist, errors = _run(model, mi, outp, key, run_kw, scheduler, clock)
             preds, res = _score_run(run, mi, model, classes, tgt, tuple(topk), settings, base,
-                                    len(errors))  # fmt: skip
-            config = {**{k: v for k, v in settings.items() if k != "baseline_key"},
-                      "batch_size": batch_size, "baseline_model": base[0] if base else None,
-                      "decode": decode, "scheduler": scheduler, **(extra_config or {})}  # fmt: skip
-            info = _info(model, classes, mi, run, preds, errors, config, key, res, t_start, dist)
-            result = _write(outp, preds, res, errors, info, tgt, writer, chosen)
+                                    len(errors), clock)  # fmt: skip
+            config = _config(settings, base, batch_size, {"decode": decode, "scheduler": scheduler,
+                                                          **(extra_config or {})})  # fmt: skip
+            info = _info(model, classes, mi, run, preds, errors, config, key, res, clock, dist)
+            result = _write(outp, preds, res, errors, info, tgt, writer, chosen, clock)
         finally:
             if writer is not None:
                 writer.discard()  # staging folders left only when the run failed

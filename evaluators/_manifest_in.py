@@ -248,7 +248,7 @@ def class_list(manifest: pd.DataFrame, declared: tuple[str, ...] | None) -> list
     fold missing a class does not shift the others."""
     if declared is not None:
         return list(declared)
-    return sorted({str(v) for v in manifest["label"].dropna() if str(v) != ""})
+    return sorted({str(v) for v in pd.unique(manifest["label"].dropna()) if str(v) != ""})
 
 
 def read_input(manifest: str | Path, folds: list[int] | str | None) -> tuple[ManifestInput, pd.DataFrame]:

@@ -22,9 +22,15 @@ __all__ = ["predictions_frame", "localization_predictions"]
 
 
 def _label_index(label: pd.Series, classes: list[str]) -> pd.arrays.IntegerArray:
-    cls_index = {c: i for i, c in enumerate(classes)}
-    return pd.array([cls_index.get(x, pd.NA) if x is not pd.NA else pd.NA for x in label],
-                    dtype="Int64")  # fmt: skip
+    """Each label's position in ``classes`` (null when missing or not a class), vectorised."""
+    cls_index = {c: i for i, c in enumerate(classes)}  # a class named twice: its last position
+    found = pd.Index(list(cls_index), dtype=object).get_indexer(label.astype(object))
+    position = np.asarray(list(cls_index.values()), dtype=np.int64)
+    missing = (found < 0) | label.isna().to_numpy()
+    out = pd.array(np.where(missing, 0, position[np.maximum(found, 0)] if len(position) else 0),
+                   dtype="Int64")  # fmt: skip
+    out[missing] = pd.NA
+    return out
 
 
 def _optional(m: pd.DataFrame, col: str, numeric: bool = False):
@@ -47,7 +53,7 @@ def _base_columns(m, probs, model_name, classes, topk) -> tuple[pd.DataFrame, np
         **_identity(m, model_name),
         "psnr": _optional(m, "psnr", True), "path": m["path"].astype(str), "label": label,
         "label_index": label_index, "pred": pred.astype(np.int64),
-        "pred_label": [classes[i] for i in pred], "confidence": conf.astype(np.float64),
+        "pred_label": _take_labels(classes, pred), "confidence": conf.astype(np.float64),
         "correct": pd.array(np.where(known, pred == li, False), dtype="boolean"),
     })  # fmt: skip
     out.loc[~known, "correct"] = pd.NA
@@ -56,21 +62,22 @@ def _base_columns(m, probs, model_name, classes, topk) -> tuple[pd.DataFrame, np
             col = pd.array((top[:, :k] == li[:, None]).any(axis=1), dtype="boolean")
             col[~known] = pd.NA
             out[f"top{k}_correct"] = col
-    out["topk"] = [row.tolist() for row in top]
+    out["topk"] = list(np.ascontiguousarray(top, dtype=np.int64))  # row views, as read back
     return out, pred, top
+
+
+def _take_labels(classes: list[str], pred: np.ndarray) -> np.ndarray:
+    """``[classes[i] for i in pred]`` as an object array, without the Python loop."""
+    names = np.empty(len(classes), dtype=object)
+    names[:] = list(classes)
+    return names[pred] if len(pred) else np.empty(0, dtype=object)
 
 
 def _pair_with_clean(out: pd.DataFrame, probs: np.ndarray, pred: np.ndarray) -> None:
     """``clean_pred``, ``flipped``, ``tv_clean``, ``kl_clean`` vs the clean variant of the same
     (suite, source); null where that source has no clean variant in the suite."""
     n = len(out)
-    key = pd.Series(list(zip(suite_of(out), out["source_id"])), index=out.index, dtype=object)
-    clean = is_clean(out)
-    clean_pos = pd.Series(np.flatnonzero(clean), index=pd.Index(key[clean].tolist()))
-    clean_pos = clean_pos[~clean_pos.index.duplicated()]
-    cpos = key.map(clean_pos).to_numpy(dtype=float, na_value=np.nan)
-    has = ~np.isnan(cpos)
-    ci = np.where(has, cpos, 0).astype(int)
+    ci, has = _clean_positions(out)
     p64 = probs.astype(np.float64)
     pc = p64[ci] if n else p64
     eps = 1e-12
@@ -90,12 +97,42 @@ def predictions_frame(
     topk: tuple[int, ...],
 ) -> pd.DataFrame:  # fmt: skip
     """The predictions table for the rows ``run`` scored (see results.PREDICTION_COLUMNS)."""
-    m = manifest.iloc[run.rows].reset_index(drop=True)
+    m = _scored_rows(manifest, run.rows, _USED)
     out, pred, _ = _base_columns(m, run.probs, model_name, classes, topk)
     out["n_tiles"] = run.n_tiles.astype(np.int64)
     _pair_with_clean(out, run.probs, pred)
-    out["probs"] = [row.astype(np.float32) for row in run.probs]
+    out["probs"] = _rows(run.probs)
     return out
+
+
+def _clean_positions(out: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(position of each row's clean partner, whether it has one): the first clean row of the
+    same (suite, source), found with integer codes instead of a map over Python tuples."""
+    suite, _ = pd.factorize(suite_of(out).to_numpy(dtype=object))
+    source, uniq = pd.factorize(out["source_id"].to_numpy(dtype=object))
+    key = suite.astype(np.int64) * max(len(uniq), 1) + source
+    clean = np.flatnonzero(is_clean(out))
+    first = np.full(int(key.max()) + 1 if len(key) else 0, -1, dtype=np.int64)
+    first[key[clean[::-1]]] = clean[::-1]  # reversed: the first clean row of a key wins
+    cpos = first[key] if len(key) else np.zeros(0, dtype=np.int64)
+    has = cpos >= 0
+    return np.where(has, cpos, 0), has
+
+
+def _rows(probs: np.ndarray) -> list[np.ndarray]:
+    """One float32 array per row: views into one float32 copy, not one copy per row."""
+    return list(np.ascontiguousarray(probs, dtype=np.float32))
+
+
+# The manifest columns a classification predictions table is built from.
+_USED = ("variant_id", "source_id", "dataset", "suite", "fold", "axis", "level", "level_value",
+         "axis_params", "psnr", "path", "label")  # fmt: skip
+
+
+def _scored_rows(manifest: pd.DataFrame, rows: np.ndarray, used: tuple[str, ...]) -> pd.DataFrame:
+    """``manifest.iloc[rows]`` of the columns in ``used`` only (taking every manifest column of
+    200k rows costs more than building the table), index 0..n-1."""
+    return manifest[[c for c in manifest.columns if c in used]].iloc[rows].reset_index(drop=True)
 
 
 def _identity(m: pd.DataFrame, model_name: str) -> dict:

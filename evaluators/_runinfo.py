@@ -13,10 +13,52 @@ from degradebench.generators.core.provenance import git_revision, library_versio
 from ._reuse import key_sha256
 from .models import Model
 
-__all__ = ["evaluation_versions", "run_info", "jsonable"]
+__all__ = ["evaluation_versions", "run_info", "jsonable", "PhaseClock", "PHASES"]
 
 # What evaluation adds to the manifest's libraries (read by the one version reader).
 EVALUATION_LIBRARIES = ("torch", "pandas", "pyarrow", "onnxruntime", "matplotlib", "scipy")
+
+
+# run.json's ``timings`` (seconds), in the order they happen. The first two only when the CLI
+# ran evaluate (before the call: the interpreter, imports and the model file); ``setup`` is the
+# model call's time outside the runner's own loop clock (model to the device, the dataset, the
+# batch plan), ``loop`` the runner's clock (workers started, every batch decoded and scored).
+PHASES = ("cli_start_to_evaluate", "model_load", "read_manifest", "results_key", "setup", "loop",
+          "predictions", "metrics", "write")  # fmt: skip
+
+
+class PhaseClock:
+    """Seconds per phase of one evaluate call: :meth:`lap` gives the time since the previous
+    lap to a phase (a phase seen twice adds up); ``before``: phases the caller measured."""
+
+    def __init__(self, before: dict[str, float] | None = None):
+        self.start = self.t = time.perf_counter()
+        self.times = {k: float(v) for k, v in (before or {}).items()}
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.times[phase] = self.times.get(phase, 0.0) + now - self.t
+        self.t = now
+
+    def run(self, run) -> None:
+        """Split the time since the last lap (the model call) into ``loop`` (the runner's own
+        clock, ``run.seconds``) and ``setup`` (the rest)."""
+        took = time.perf_counter() - self.t
+        loop = min(float(getattr(run, "seconds", 0.0) or 0.0), took)
+        self.times["setup"] = self.times.get("setup", 0.0) + took - loop
+        self.times["loop"] = self.times.get("loop", 0.0) + loop
+        self.t = time.perf_counter()
+
+    def total(self) -> float:
+        """Seconds since the clock started (run.json's ``seconds_total``)."""
+        return time.perf_counter() - self.start
+
+    def done(self, phase: str) -> dict[str, float]:
+        """Lap ``phase``; every phase so far in :data:`PHASES` order, rounded to 0.1 ms."""
+        self.lap(phase)
+        order = {p: i for i, p in enumerate(PHASES)}
+        names = sorted(self.times, key=lambda p: order.get(p, len(order)))
+        return {p: round(self.times[p], 4) for p in names}
 
 
 def evaluation_versions() -> dict[str, str | None]:

@@ -21,6 +21,9 @@ here, in this order (later versions only append columns):
 - ``errors.parquet``: variants skipped (missing, failing their sha256, undecodable).
 - ``run.json``: model, manifest, settings, library versions, ``warnings``, ``figures`` (computed
   or why not), ``overlays`` and ``key`` (what the results depend on; see :mod:`._reuse`).
+  ``timings``: seconds per phase (:data:`._runinfo.PHASES`: ``cli_start_to_evaluate`` and
+  ``model_load`` when the CLI ran it, then ``read_manifest``, ``results_key``, ``setup``,
+  ``loop``, ``predictions``, ``metrics``, ``write``); they add up to the run's wall time.
   ``overlays`` (localization runs; else empty): a list of ``{"variant_id", "suite", "axis",
   "level", "manipulation", "image", "mask", "map"}``: ``image`` and ``mask`` are the manifest's
   ``path`` and ``mask_path`` (relative to the manifest root, ``manifest.path``), ``map`` is
@@ -38,6 +41,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -166,15 +170,20 @@ def _swap_folders(outp: Path, folders: dict[str, Path | None] | None) -> None:
 
 
 def write_results(outp: Path, frames: dict[str, pd.DataFrame], run_info: dict,
-                  folders: dict[str, Path | None] | None = None) -> None:  # fmt: skip
+                  folders: dict[str, Path | None] | None = None, *,
+                  before_run_json: Callable[[], None] | None = None) -> None:  # fmt: skip
     """Write every results file atomically, run.json last: run.json is removed first and marks
     a complete set, so a run killed half-way never leaves new predictions beside an old summary
     that :func:`read_results` would accept. ``folders``: this run's staging folders for
-    :data:`RESULT_FOLDERS` (a folder not given is removed: old maps belong to an old run)."""
+    :data:`RESULT_FOLDERS` (a folder not given is removed: old maps belong to an old run).
+    ``before_run_json``: called once the tables are written, before ``run_info`` is serialised
+    (evaluate records the writing time in it)."""
     (outp / RESULT_FILES["run"]).unlink(missing_ok=True)
     _swap_folders(outp, folders)
     for key, df in frames.items():
         write_parquet(df, outp / RESULT_FILES[key])
+    if before_run_json is not None:
+        before_run_json()
     text = json.dumps(run_info, indent=2, default=str) + "\n"
     atomic_write_bytes(outp / RESULT_FILES["run"], text.encode())
 

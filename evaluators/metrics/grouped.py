@@ -85,13 +85,13 @@ class _Sets:
     """Source sets as frozensets, one object per distinct set (most cells share clean's)."""
 
     def __init__(self, sources: pd.Index):
-        self.sources = sources
+        self.sources = sources.to_numpy(dtype=object)  # Python strs: no Arrow scalar per item
         self.seen: dict[bytes, frozenset] = {}
 
     def of(self, mask: np.ndarray) -> frozenset:
         key = np.packbits(mask).tobytes()
         if key not in self.seen:
-            self.seen[key] = frozenset(self.sources[mask])
+            self.seen[key] = frozenset(self.sources[mask].tolist())
         return self.seen[key]
 
 
