@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["decode_check", "batches_alone", "gpu_tests", "markdown"]
+__all__ = ["decode_check", "batches_alone", "batches_profile", "gpu_tests", "markdown"]
 
 
 def _tail(text: str, n: int = 1500) -> str:
@@ -84,13 +84,137 @@ def batches_alone(subset: Path, size: int, batch: int, device: str = "cuda") -> 
     return {"images": n, "seconds": round(seconds, 2), "images_per_s": round(n / seconds, 1)}
 
 
+def _subset_batches(subset: Path, size: int, batch: int):
+    from degradebench.evaluators._input_config import InputConfig
+    from degradebench.evaluators._loader import VariantDataset
+    from degradebench.generators import read_manifest
+
+    m = read_manifest(subset)
+    cfg = InputConfig(input_size=(size, size), fit="center_crop")
+    ds = VariantDataset(subset, m["path"].tolist(), m["sha256"].tolist(), cfg)
+    rows = list(range(len(m)))
+    return ds, [rows[k : k + batch] for k in range(0, len(rows), batch)]
+
+
+def _busy_share(fn) -> float:
+    """Pure-Python loop iterations per second in another thread while ``fn`` runs, as a share
+    of the same loop's rate while this thread sleeps (1: ``fn`` releases the GIL; ~0: holds it)."""
+    import threading
+
+    def rate(work) -> float:
+        stop, n = threading.Event(), [0]
+
+        def busy():
+            while not stop.is_set():
+                n[0] += 1
+
+        th = threading.Thread(target=busy)
+        t = time.perf_counter()
+        th.start()
+        work()
+        stop.set()
+        th.join()
+        return n[0] / (time.perf_counter() - t)
+
+    t = time.perf_counter()
+    during = rate(fn)
+    took = time.perf_counter() - t
+    idle = rate(lambda: time.sleep(took))
+    return round(during / idle, 3) if idle else float("nan")
+
+
+def _gil_probe(ds, rows: list[int], dev) -> dict:
+    """Does decode_jpeg (and reading) hold the GIL? One batch's files, decoded 3 times."""
+    import torch
+    from degradebench.evaluators._gpu_decode import _decode_jpegs, read_item
+
+    items = [read_item(ds, i) for i in rows]
+    datas = [v for k, v in items if k == "jpeg"]
+    _decode_jpegs(datas, dev)  # warm
+    _sync(dev)
+
+    def decode3():
+        for _ in range(3):
+            _decode_jpegs(datas, dev)
+        _sync(dev)
+
+    t = time.perf_counter()
+    decode3()
+    per_call = (time.perf_counter() - t) / 3
+    return {"decode_jpeg_ms_per_batch": round(per_call * 1e3, 2),
+            "decode_jpeg_img_per_s": round(len(datas) / per_call, 1),
+            "busy_share_during_decode_jpeg": _busy_share(decode3),
+            "busy_share_during_reads": _busy_share(lambda: [read_item(ds, i) for i in rows]),
+            "busy_share_during_sleep_check": _busy_share(lambda: time.sleep(0.05)),
+            "torch_num_threads": torch.get_num_threads()}  # fmt: skip
+
+
+def _summary(stats: dict) -> dict:
+    """Per batch, the median ms of each decoder-thread phase; per file, the readers' mean µs."""
+    import numpy as np
+
+    rows = stats.get("batches", [])
+    keys = ("wait_reads", "decode_jpeg", "upload", "stack_fit", "sync", "queue_put")
+    ms = {f"{k}_ms": round(float(np.median([b.get(k, 0.0) for b in rows])) * 1e3, 2)
+          for k in keys} if rows else {}  # fmt: skip
+    r = stats.get("readers") or {}
+    n = max(1.0, float(r.get("files", 0)))
+    us = {f"reader_{k}_us": round(r.get(k, 0.0) / n * 1e6, 1)
+          for k in ("read", "hash", "wrap", "cpu_decode")}  # fmt: skip
+    return {**ms, **us, "batches": len(rows)}
+
+
+PROFILE = (  # name, reader threads/processes, options (as GpuDecodeOptions fields)
+    ("before", 8, {"sync": "host", "upload": "each"}),  # the settings of the first GPU run
+    ("default", 8, {}),
+    ("threads4", 4, {}),
+    ("threads16", 16, {}),
+    ("chunk64", 8, {"chunk": 64}),
+    ("processes8", 8, {"readers": "processes"}),
+    ("processes14", 14, {"readers": "processes"}),
+)
+
+
+def batches_profile(subset: Path, size: int, batch: int, device: str = "cuda",
+                    max_batches: int = 32) -> dict:  # fmt: skip
+    """gpu_batches with no model under each setting of :data:`PROFILE` on the first
+    ``max_batches`` batches of the subset: img/s, per-batch phase medians (decoder thread) and
+    per-file reader times; the GIL probe; ``best``: the fastest setting."""
+    import torch
+    from degradebench.evaluators._gpu_decode import GpuDecodeOptions, gpu_batches
+
+    ds, batches = _subset_batches(subset, size, batch)
+    batches = batches[:max_batches]
+    dev = torch.device(device)
+    out: dict = {"images_per_config": sum(map(len, batches))}
+    out["gil"] = _gil_probe(ds, batches[0], dev) if dev.type == "cuda" else {}
+    configs = {}
+    for name, threads, kw in PROFILE:
+        stats: dict = {}
+        t = time.perf_counter()
+        n = 0
+        for b in gpu_batches(ds, batches, dev, threads=threads, options=GpuDecodeOptions(**kw),
+                             stats=stats):  # fmt: skip
+            n += len(b.index)
+        _sync(dev)
+        seconds = time.perf_counter() - t
+        configs[name] = {"threads": threads, **kw, "images_per_s": round(n / seconds, 1),
+                         **_summary(stats)}  # fmt: skip
+    out["configs"] = configs
+    best = max(configs, key=lambda k: configs[k]["images_per_s"])
+    out["best"] = {"name": best, "threads": configs[best]["threads"],
+                   "options": dict(PROFILE[[p[0] for p in PROFILE].index(best)][2])}  # fmt: skip
+    return out
+
+
 def gpu_tests(timeout: float = 120) -> dict:
-    """tests/test_gpu_decode.py on this machine (its nvJPEG test runs only where CUDA is)."""
-    tests = Path(__file__).resolve().parents[1] / "tests" / "test_gpu_decode.py"
-    cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", str(tests),
-           "-k", "not tiny"]  # fmt: skip
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                       cwd=tests.parents[1])  # fmt: skip
+    """The CUDA tests (nvJPEG, the slab ring and device-resident outputs vs CPU) on this machine."""
+    root = Path(__file__).resolve().parents[1]
+    files = [root / "tests" / f for f in ("test_gpu_decode.py", "test_eval_pipeline_speed.py",
+                                          "test_evaluators_pipeline.py")]  # fmt: skip
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *map(str, files),
+           "-m", "gpu", "-rs"]  # fmt: skip
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=root)
     if p.returncode != 0:
         raise RuntimeError(f"pytest exited {p.returncode}: {_tail(p.stdout + p.stderr, 3000)}")
     return {"summary": _tail(p.stdout, 300)}
@@ -124,9 +248,21 @@ def markdown(d: dict) -> str:
                  for p in ("amp", "fp32")]  # fmt: skip
         if cells != ["-", "-"]:
             lines.append(f"| whole evaluate command (wall), decode {dec} | {cells[0]} | {cells[1]} |")
+    prof = (s.get("gpu_batches_profile") or {}).get("configs") or {}
+    if prof:
+        keys = [k for k in next(iter(prof.values())) if k.endswith(("_ms", "_us"))]
+        lines += ["", "| gpu_batches (no model) | img/s | " + " | ".join(keys) + " |",
+                  "|---|---|" + "---|" * len(keys)]  # fmt: skip
+        lines += [f"| {name} | {c['images_per_s']:,.0f} | " + " | ".join(str(c.get(k)) for k in keys)
+                  + " |" for name, c in prof.items()]  # fmt: skip
+    for w in (s.get("dask_subset_local2") or {}).get("per_worker") or []:
+        ph = {k: (round(v, 2) if isinstance(v, float) else v) for k, v in w.get("phases", {}).items()
+              if k != "env"}  # fmt: skip
+        lines.append(f"\nDask worker {w.get('worker')}: {w.get('images_per_s') or 0:,.0f} img/s; "
+                     f"{json.dumps(ph, default=str)[:600]}")  # fmt: skip
     lines += ["", "| step | figures |", "|---|---|"]
     for name in ("build_dataset", "generate_subset", "generate_whole", "decode_check",
-                 "gpu_batches_alone", "agreement_subset_amp", "agreement_subset_fp32"):  # fmt: skip
+                 "agreement_subset_amp", "agreement_subset_fp32"):  # fmt: skip
         if name in s:
             lines.append(f"| {name} | {json.dumps(s[name], default=str)[:300]} |")
     for kind in ("skipped", "errors"):

@@ -6,18 +6,24 @@ For a lent GPU machine (16 cores, H100/H200, torch + torchvision, no network). I
 virtual-cameras dataset (6 models x 2 devices x 1,191 scenes, 256 px), generates the jpeg-ladder
 (13 levels + clean: 200,088 variants) and a 1,200-source subset (16,800) with ``--jobs`` = all
 cores, then, with a torchvision ResNet-50 (no weights, 6 classes, a ``python:`` model file),
-224 centre crop, ImageNet mean/std, batch 256, channels-last, measures: forward-only img/s on
-tensors already on the GPU (AMP, fp32); the evaluate loop (run.json) for AMP/fp32 x decode
-cpu/gpu on the subset and the whole set; the whole ``evaluate`` command in a subprocess with the
-default bootstrap; nvJPEG vs CPU pixels; generation time. A failing step is recorded and the
-rest go on; a step that would pass ``--budget`` is skipped and says so. ``gpu_check.json`` and
-``gpu_check.md`` go to ``--out`` (default ``$OUT``), rewritten after every step. ``--tiny``: the
+224 centre crop, ImageNet mean/std, batch 256, channels-last, measures in order of importance:
+forward-only img/s on tensors already on the GPU (AMP, fp32); the evaluate loop (run.json) on
+the subset, decode cpu (AMP, fp32); ``gpu_batches_profile`` (GPU decode with no model: phase
+timings per batch and per file, reader threads 4/8/16 vs processes, decode_jpeg chunks, the GIL
+probe) and a subset loop with its fastest setting; the whole set's generation, its whole
+``evaluate`` command (AMP, default bootstrap) and fp32 loop; ``evaluate --scheduler local:2``
+with each Dask worker's phases; then, with budget to spare, what the first GPU run measured
+(fp32 GPU decode loop, nvJPEG vs CPU pixels, the GPU tests). A failing step is recorded and the
+rest go on; a step that would pass ``--budget`` (default 215 s) is skipped and says so.
+``gpu_check.json`` and ``gpu_check.md`` go to ``--out`` (default ``$OUT``), rewritten after
+every step. ``--tiny``: the
 same steps on the CPU with a few sources and a tiny model (a test runs it).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -25,10 +31,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from degradebench._gpu_check_parts import batches_alone, decode_check, gpu_tests, markdown
+from degradebench._gpu_check_parts import batches_profile, decode_check, gpu_tests, markdown
 
 T0 = time.perf_counter()
 
@@ -79,7 +85,6 @@ class Sizes:
 
 FULL = Sizes(2, 1191, 200, 256, "cuda", 224, 50, None, RESNET_MODEL)
 TINY = Sizes(1, 2, 1, 16, "cpu", 64, 3, 0, TINY_MODEL)
-MODES = (("amp", "gpu"), ("amp", "cpu"), ("fp32", "gpu"), ("fp32", "cpu"))
 
 
 def say(msg: str) -> None:
@@ -291,41 +296,84 @@ def _est(n: int, rate: float | None, overhead: float, fallback: float) -> float:
     return n / rate + overhead if rate else fallback
 
 
-def _evaluations(rep: Report, model, spec: str, work: Path, sizes: Sizes,
-                 n_whole: int | None) -> None:  # fmt: skip
-    """Subset loops, then the whole command (best AMP decode), then the other whole loops (a
-    mode that failed on the subset is not tried on the whole set)."""
+def dask_evaluate(spec: str, manifest: Path, res: Path, sizes: Sizes, n: int,
+                  timeout: float) -> dict:  # fmt: skip
+    """``evaluate --scheduler local:N`` (AMP, decode cpu, no bootstrap) in a subprocess: wall
+    time and run.json's per-worker phases (where each worker's time went)."""
+    cmd = [sys.executable, "-m", "degradebench", "evaluate", "--manifest", str(manifest),
+           "--model", spec, "--out", str(res), "--device", sizes.device, "--batch-size",
+           str(sizes.batch), "--channels-last", "--amp", "--no-progress", "--bootstrap", "0",
+           "--scheduler", f"local:{n}"]  # fmt: skip
+    seconds, err = _run(cmd, timeout)
+    run = json.loads((res / "run.json").read_text(encoding="utf-8"))
+    d = run.get("distributed", {})
+    images = int(run.get("throughput", {}).get("images") or 0)
+    return {"workers": n, "images": images, "wall_seconds": round(seconds, 2),
+            "images_per_s_wall": round(images / seconds, 1),
+            "dask_seconds": d.get("seconds"), "dask_images_per_s": d.get("images_per_s"),
+            "per_worker": d.get("per_worker"), "notes": d.get("notes"),
+            "stderr_tail": _tail(err, 400)}  # fmt: skip
+
+
+def _gpu_decode_steps(rep: Report, model, work: Path, sizes: Sizes) -> None:
+    """The decode profile (no model), then a subset loop with its fastest setting."""
+    from degradebench.evaluators import _gpu_decode
+
+    prof = rep.step("gpu_batches_profile", batches_profile, work / "subset", sizes.input_size,
+                    sizes.batch, estimate_s=40)  # fmt: skip
+    best = (prof or {}).get("best") or {"name": "default", "threads": 8, "options": {}}
+    _gpu_decode.DEFAULT_OPTIONS = _gpu_decode.GpuDecodeOptions(**best["options"])
+    try:
+        rep.step("loop_subset_amp_gpu", loop, model, work / "subset", work / "res" /
+                 "subset_amp_gpu", replace(sizes, workers=best["threads"]), True, "gpu",
+                 estimate_s=15)  # fmt: skip
+    finally:
+        _gpu_decode.DEFAULT_OPTIONS = _gpu_decode.GpuDecodeOptions()
+    if "loop_subset_amp_gpu" in rep.data["steps"]:
+        rep.data["steps"]["loop_subset_amp_gpu"]["gpu_decode_setting"] = best
+
+
+def _evaluations(rep: Report, model, spec: str, work: Path, sizes: Sizes, config: Path,
+                 root: Path, jobs: int) -> None:  # fmt: skip
+    """In order of importance, each under the budget: subset loops (decode cpu), the GPU
+    decode profile and its best subset loop, the whole set (generated here), its command (AMP)
+    and fp32 loop, the Dask run; last, what the first GPU run already measured."""
     rates: dict[tuple[str, str], float] = {}
-    for p, dec in MODES:
-        r = rep.step(f"loop_subset_{p}_{dec}", loop, model, work / "subset",
-                     work / "res" / f"subset_{p}_{dec}", sizes, p == "amp", dec,
-                     estimate_s=30 if sizes is FULL else 1)  # fmt: skip
-        if r:
-            rates[(p, dec)] = r["loop_images_per_s"]
     for p in ("amp", "fp32"):
-        a, b = work / "res" / f"subset_{p}_cpu", work / "res" / f"subset_{p}_gpu"
-        if (a / "predictions.parquet").is_file() and (b / "predictions.parquet").is_file():
-            rep.step(f"agreement_subset_{p}", agreement, a, b)
-    if n_whole is None:
-        return
-    dec = max(("gpu", "cpu"), key=lambda d: rates.get(("amp", d), 0.0))
-    r = rep.step(f"command_whole_amp_{dec}", cli_evaluate, spec, work / "whole",
-                 work / "res" / f"command_amp_{dec}", sizes, True, dec, rep.left(),
-                 estimate_s=_est(n_whole, rates.get(("amp", dec)), 40, 120))  # fmt: skip
-    done = set()
-    if r:
-        rep.data["steps"][f"loop_whole_amp_{dec}"] = {
-            "loop_images_per_s": r["loop_images_per_s"], "from": f"command_whole_amp_{dec}"}
-        done.add(("amp", dec))
-    for p, d in MODES:
-        if (p, d) in done:
-            continue
-        if (p, d) not in rates:
-            rep.data["skipped"][f"loop_whole_{p}_{d}"] = "failed or skipped on the subset"
-            continue
-        rep.step(f"loop_whole_{p}_{d}", loop, model, work / "whole",
-                 work / "res" / f"whole_{p}_{d}", sizes, p == "amp", d,
-                 estimate_s=_est(n_whole, rates.get((p, d)), 15, 90))  # fmt: skip
+        r = rep.step(f"loop_subset_{p}_cpu", loop, model, work / "subset",
+                     work / "res" / f"subset_{p}_cpu", sizes, p == "amp", "cpu",
+                     estimate_s=10 if sizes is FULL else 1)  # fmt: skip
+        if r:
+            rates[(p, "cpu")] = r["loop_images_per_s"]
+    cuda = sizes.device == "cuda"
+    if cuda:
+        _gpu_decode_steps(rep, model, work, sizes)
+    whole = rep.step("generate_whole", generate, config, root, work / "whole", jobs,
+                     min(rep.left(), 150), estimate_s=75 if sizes is FULL else 1)  # fmt: skip
+    if whole:
+        n = whole["variants"]
+        r = rep.step("command_whole_amp_cpu", cli_evaluate, spec, work / "whole",
+                     work / "res" / "command_amp_cpu", sizes, True, "cpu", rep.left(),
+                     estimate_s=_est(n, rates.get(("amp", "cpu")), 20, 40))  # fmt: skip
+        if r:
+            rep.data["steps"]["loop_whole_amp_cpu"] = {
+                "loop_images_per_s": r["loop_images_per_s"], "from": "command_whole_amp_cpu"}
+        rep.step("loop_whole_fp32_cpu", loop, model, work / "whole", work / "res" / "whole_fp32",
+                 sizes, False, "cpu", estimate_s=_est(n, rates.get(("fp32", "cpu")), 5, 30))  # fmt: skip
+    if importlib.util.find_spec("distributed") is not None:
+        rep.step("dask_subset_local2", dask_evaluate, spec, work / "subset", work / "res" /
+                 "dask2", sizes, 2, max(rep.left(), 60), estimate_s=25 if cuda else 1)  # fmt: skip
+    else:
+        rep.data["skipped"]["dask_subset_local2"] = "distributed is not importable"
+    if cuda:  # figures the first GPU run already has: only with budget to spare
+        rep.step("loop_subset_fp32_gpu", loop, model, work / "subset",
+                 work / "res" / "subset_fp32_gpu", sizes, False, "gpu", estimate_s=8)  # fmt: skip
+        for p in ("amp", "fp32"):
+            a, b = work / "res" / f"subset_{p}_cpu", work / "res" / f"subset_{p}_gpu"
+            if (a / "predictions.parquet").is_file() and (b / "predictions.parquet").is_file():
+                rep.step(f"agreement_subset_{p}", agreement, a, b)
+        rep.step("decode_check", decode_check, work / "subset", estimate_s=5)
+        rep.step("pytest_gpu_decode", gpu_tests, estimate_s=20)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -336,14 +384,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tiny", action="store_true", help="a tiny CPU run that tests this script")
     ap.add_argument("--jobs", type=int, help="generation jobs (default: all cores)")
     ap.add_argument("--budget", type=float, help="seconds: steps that would end later are "
-                    "skipped (default 390; --tiny 300)")  # fmt: skip
+                    "skipped (default 215: with ~20 s of install, 240 s in all; --tiny 300)")  # fmt: skip
     args = ap.parse_args(argv)
     sizes = TINY if args.tiny else FULL
     out = args.out or Path(os.environ.get("OUT") or "gpu_check_out")
     work = args.work or Path(tempfile.mkdtemp(prefix="gpu_check_"))
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     jobs = args.jobs or cpus or 1
-    budget = args.budget or (300.0 if args.tiny else 390.0)
+    budget = args.budget or (300.0 if args.tiny else 215.0)
     import degradebench as db
     import degradebench.generators as gen
 
@@ -355,8 +403,6 @@ def main(argv: list[str] | None = None) -> int:
         rep.data["errors"]["machine"] = "no CUDA device: run with --tiny on a CPU machine"
         rep.save()
         return 1
-    if sizes.device == "cuda":
-        rep.step("pytest_gpu_decode", gpu_tests)
     config = Path(gen.__file__).parent / "datasets.yaml"
     root = work / "vc"
     if rep.step("build_dataset", build_dataset, sizes, root, jobs, min(rep.left(), 150)) is None:
@@ -364,9 +410,6 @@ def main(argv: list[str] | None = None) -> int:
     if rep.step("generate_subset", generate, config, root, work / "subset", jobs, 90,
                 sizes.subset_limit) is None:  # fmt: skip
         return 1
-    # Capped so that a slow generation still leaves the subset's figures.
-    whole = rep.step("generate_whole", generate, config, root, work / "whole", jobs,
-                     min(rep.left() - 120, 240))  # fmt: skip
     spec = f"{work / 'gpu_check_model.py'}:build"
     (work / "gpu_check_model.py").write_text(sizes.model_src, encoding="utf-8")
     try:
@@ -377,11 +420,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     for p in ("amp", "fp32"):
         rep.step(f"forward_only_{p}", forward_only, model, sizes, p == "amp")
-    if sizes.device == "cuda":
-        rep.step("decode_check", decode_check, work / "subset")
-        rep.step("gpu_batches_alone", batches_alone, work / "subset", sizes.input_size,
-                 sizes.batch)
-    _evaluations(rep, model, spec, work, sizes, whole["variants"] if whole else None)
+    _evaluations(rep, model, spec, work, sizes, config, root, jobs)
     rep.save()
     say("results: " + str(out / "gpu_check.json"))
     print(markdown(rep.data), flush=True)

@@ -38,6 +38,7 @@ import pandas as pd
 from degradebench.generators.core.errors import ConfigError, DegradebenchError
 from degradebench.generators.core.files import atomic_write_bytes, remove_temp_files
 
+from ._dist_probe import PredictClock, environment, per_worker, restore_environ, worker_probe
 from ._input_config import InputConfig
 from ._reuse import weights_sha256
 from ._runner import RunOutput, run_model
@@ -148,24 +149,38 @@ def _worker_address() -> str:
 
 
 def _shard_task(ref: _ModelRef, obj: Model | None, frame: pd.DataFrame, root: str, part: str,
-                run_kw: dict) -> dict:  # fmt: skip
-    """On a worker: load the model, run the shard, write its part; returns the worker's figures."""
+                run_kw: dict, submitted: float | None = None) -> dict:  # fmt: skip
+    """On a worker: load the model, run the shard, write its part; returns the worker's figures
+    (``phases``: where its time went, see :mod:`._dist_probe`)."""
     t0 = time.perf_counter()
     kw, notes = dict(run_kw), []
     if kw.get("workers") != 0 and multiprocessing.current_process().daemon:
         kw["workers"] = 0
         notes.append("decoding in the Dask worker's own process (a daemonic worker cannot start "
                      "decode processes; start workers with DASK_DISTRIBUTED__WORKER__DAEMON=False)")  # fmt: skip
+    phases: dict = {"queued_s": time.time() - submitted if submitted else None,
+                    "start_method_was": multiprocessing.get_start_method(allow_none=True)}  # fmt: skip
+    if "fork" in multiprocessing.get_all_start_methods():
+        # A Nanny's worker inherits "spawn": every decode process would start a fresh
+        # interpreter and import torch again, per shard; fork them, as a single process does.
+        multiprocessing.set_start_method("fork", force=True)
     model = _worker_model(ref, obj)
     load_s = time.perf_counter() - t0
-    run = run_model(model, frame, root, **kw)
+    phases.update(worker_probe(model, frame, root, kw))
+    clock = PredictClock(model)
+    t = time.perf_counter()
+    run = run_model(clock.model, frame, root, **kw)
+    phases.update(clock.phases(t, time.perf_counter(), len(run.rows)))
     meta = {"worker": _worker_address(), "host": socket.gethostname(), "pid": os.getpid(),
             "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"), "device": run.device,
             "images": int(len(run.rows)), "errors": len(run.errors), "seconds": run.seconds,
             "images_per_s": run.images_per_s, "model_load_s": load_s,
             "decode_workers": run.workers, "final_forward_batch": run.final_forward_batch,
-            "pipeline": getattr(run, "pipeline", {}), "notes": notes}  # fmt: skip
+            "pipeline": getattr(run, "pipeline", {}), "notes": notes, "phases": phases}  # fmt: skip
+    t = time.perf_counter()
     _write_part(Path(part), run, meta)
+    meta["phases"]["write_s"] = time.perf_counter() - t
+    meta["phases"]["task_s"] = time.perf_counter() - t0
     return meta
 
 
@@ -327,26 +342,10 @@ def _submit(client, ref, obj, frame, root, shard_dir, shards, targets, opts, run
         sub = frame[cols].iloc[rows].reset_index(drop=True)
         data = client.scatter(sub, workers=[target], hash=False)
         futures[client.submit(
-            _shard_task, ref, obj, data, root, str(part), run_kw, workers=[target],
+            _shard_task, ref, obj, data, root, str(part), run_kw, time.time(), workers=[target],
             allow_other_workers=True, pure=False, key=f"degradebench-evaluate-{token}-{i}", **opts,
         )] = (i, part)  # fmt: skip
     return futures, done
-
-
-def _per_worker(metas: list[dict]) -> list[dict]:
-    """The workers' figures summed over their shards (throughput = images / model-loop time)."""
-    by: dict[str, dict] = {}
-    for m in metas:
-        w = by.setdefault(m["worker"], {"worker": m["worker"], "host": m["host"],
-                                        "gpu": m["cuda_visible_devices"], "device": m["device"],
-                                        "shards": 0, "images": 0, "errors": 0, "seconds": 0.0,
-                                        "model_load_s": 0.0, "decode_workers": m["decode_workers"]})  # fmt: skip
-        w["shards"] += 1
-        for k in ("images", "errors", "seconds", "model_load_s"):
-            w[k] += m[k]
-    for w in by.values():
-        w["images_per_s"] = w["images"] / w["seconds"] if w["seconds"] > 0 else None
-    return sorted(by.values(), key=lambda w: w["worker"])
 
 
 def _merge(parts: list[dict], shards: list[np.ndarray], frame: pd.DataFrame, n_classes: int):
@@ -372,7 +371,9 @@ def run_distributed(scheduler: str, model: Model, frame: pd.DataFrame, root: Pat
     run_kw = {**run_kw, "progress": False}
     out = Path(out).resolve()
     t0 = time.perf_counter()
+    before = environment()
     client, cluster = _connect(scheduler)
+    restore_environ(before)
     try:
         targets, opts, gpus = _targets(client, scheduler, run_kw)
         shards = shard_rows(frame, len(targets), int(run_kw.get("batch_size", 32)))
@@ -410,7 +411,7 @@ def run_distributed(scheduler: str, model: Model, frame: pd.DataFrame, root: Pat
     info = {"scheduler": scheduler, "dask_workers": len(targets), "shards": len(shards),
             "shards_reused": len(shards) - len(futures), "gpu_resource": bool(opts),
             "gpus": gpus, "seconds": wall, "images_per_s": run.images_per_s,
-            "per_worker": _per_worker(metas),
+            "per_worker": per_worker(metas),
             "notes": sorted({n for m in metas for n in m["notes"]})}  # fmt: skip
     return run, info
 
@@ -432,6 +433,8 @@ def _collect(futures: dict, done: dict, scheduler: str, progress: bool) -> None:
         meta = fut.result()
         try:
             done[i] = _read_part(part)
+            late = {k: v for k, v in meta.get("phases", {}).items() if k in ("write_s", "task_s")}
+            done[i]["meta"].setdefault("phases", {}).update(late)  # timed after the part
         except OSError:
             raise DegradebenchError(
                 f"--scheduler {scheduler}: Dask worker {meta['worker']} on {meta['host']} wrote "

@@ -4,6 +4,7 @@ of a single-process run; sharding, errors and refusals."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +72,14 @@ def test_two_workers_equal_one_process(manifest: Path, cluster, tmp_path: Path) 
     assert len(d["per_worker"]) == 2 and all(w["images_per_s"] > 0 for w in d["per_worker"])
     assert sum(w["images"] for w in d["per_worker"]) == 48
     assert sum(w["errors"] for w in d["per_worker"]) == 2
+    for w in d["per_worker"]:  # where each worker's time went (diagnostics of slow workers)
+        ph = w["phases"]
+        assert "probe_error" not in ph, ph
+        assert ph["decode_images_per_second"] > 0 and ph["forward_images_per_second"] > 0
+        assert ph["forward_calls"] >= 1 and ph["to_first_batch_s"] >= 0 and ph["write_s"] >= 0
+        assert ph["task_s"] >= ph["loop_s"] >= ph["rest_s"] >= 0
+        assert set(ph["env"]) >= {"OMP_NUM_THREADS", "MALLOC_TRIM_THRESHOLD_"}
+        assert ph["queued_s"] is not None and ph["cores"] >= 1
     assert run["config"]["scheduler"] == cluster.scheduler_address
     assert run["key_sha256"] == one.run["key_sha256"]  # the scheduler does not change the key
     assert not (tmp_path / "dist" / SHARDS_DIR).exists()  # parts removed after the merge
@@ -188,3 +197,29 @@ def test_cli_scheduler_and_decode(manifest: Path, tmp_path: Path, capsys) -> Non
     run = json.loads((tmp_path / "c" / "run.json").read_text())
     assert run["config"]["decode"] == "cpu" and "decode" not in run["key"]["settings"]
     assert run["distributed"]["scheduler"] == "local:2" and run["distributed"]["shards"] == 2
+
+
+def test_per_worker_sums_seconds_and_keeps_the_rest() -> None:
+    from degradebench.evaluators._dist_probe import per_worker
+
+    def meta(images: int, task_s: float) -> dict:
+        return {"worker": "w1", "host": "h", "cuda_visible_devices": "0", "device": "cuda",
+                "decode_workers": 3, "images": images, "errors": 0, "seconds": 2.0,
+                "model_load_s": 1.0, "phases": {"task_s": task_s, "cores": 8,
+                                                "rest_images_per_second": 50.0}}  # fmt: skip
+
+    (w,) = per_worker([meta(100, 3.0), meta(60, 2.5)])
+    assert w["images"] == 160 and w["seconds"] == 4.0 and w["images_per_s"] == 40.0
+    assert w["phases"] == {"task_s": 5.5, "cores": 8, "rest_images_per_second": 50.0}
+
+
+def test_the_nannys_environment_is_undone(monkeypatch) -> None:
+    from degradebench.evaluators._dist_probe import environment, restore_environ
+
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "4")
+    before = environment()
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")  # what a Nanny does to its parent
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    restore_environ(before)
+    assert "MALLOC_TRIM_THRESHOLD_" not in os.environ and os.environ["OMP_NUM_THREADS"] == "4"
