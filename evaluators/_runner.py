@@ -295,6 +295,31 @@ def _batches(ds, manifest, plan, dev, decode: str, pipe: dict):
     return _on_device(pool, ring, dev), pool
 
 
+class _HeapTrim:
+    """Hands glibc's free heap back to the OS at most every ``every`` seconds of the loop.
+
+    Each batch allocates large temporary tensors (the normalised input, activations) that
+    glibc serves from its heap once its dynamic mmap threshold has grown; freed, they fragment
+    the heap and the process's RSS grew with the number of batches (bench/scale.py: ~9 KB per
+    variant, 0.5 -> 2.2 GB from 2k to 200k variants with the dummy model). ``malloc_trim(0)``
+    every half second keeps it flat at no measurable cost. A no-op without glibc."""
+
+    def __init__(self, every: float = 0.5):
+        self.every, self.last = every, time.perf_counter()
+        try:
+            import ctypes
+
+            self._trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            self._trim = None
+
+    def __call__(self) -> None:
+        now = time.perf_counter()
+        if self._trim is not None and now - self.last >= self.every:
+            self._trim(0)
+            self.last = now
+
+
 def run_model(
     model: Model,
     manifest: pd.DataFrame,
@@ -347,8 +372,10 @@ def run_model(
                                  if decode == "cpu" else {"workers": workers, "workers_chosen":
                                                           "given" if workers else "default"})}  # fmt: skip
     batches, pool = _batches(ds, manifest, plan, dev, decode, pipe)
+    trim = _HeapTrim()
     try:
         for batch in batches:
+            trim()
             errors += [{"variant_id": variant_ids[pos], "path": paths[pos], "stage": stage,
                         "message": message} for pos, stage, message in batch.errors]  # fmt: skip
             if len(batch.index):
