@@ -17,9 +17,9 @@ import pandas as pd
 from ..results import CLEAN, CURVE_COLUMNS
 from .base import METRICS, Metric, labelled
 from .bootstrap import Bootstrap, Cell
-from .grouped import grouped_cells, members_of, suite_rows
+from .grouped import members_of, suite_rows
 from .order import axis_points
-from .pairing import Paired, is_clean, paired_cells, suite_of
+from .pairing import Paired, is_clean, metric_cells, suite_of
 
 __all__ = ["curve_metrics", "CurveCells"]
 
@@ -101,12 +101,7 @@ def curve_metrics(
         slots = _suite_slots(sp)
         members = [s.rows for s in slots] + [np.flatnonzero(clean[pos])]
         src = src_all[pos]
-        per_metric = []
-        for m in metrics:
-            res = grouped_cells(m, sp, src, members, boot)
-            pairs = paired_cells(m, sp, src, boot, res, members, len(members) - 1)
-            ci = boot.intervals(res.reps) if res.reps is not None else None
-            per_metric.append((m, res.cells, pairs, ci))
+        per_metric = metric_cells(metrics, sp, src, members, boot)
         for g, sl in enumerate(slots):
             for m, mcells, pairs, ci in per_metric:
                 c, pr = mcells[g], pairs[g]

@@ -10,8 +10,8 @@ import pandas as pd
 from ..results import SUMMARY_COLUMNS
 from .base import Metric, metrics_for
 from .bootstrap import Bootstrap, Cell
-from .grouped import grouped_cells, key_groups, suite_rows
-from .pairing import is_clean, paired_cells, suite_of
+from .grouped import key_groups, suite_rows
+from .pairing import is_clean, metric_cells, suite_of
 
 __all__ = ["level_metrics"]
 
@@ -52,12 +52,7 @@ def level_metrics(
         keys, members = key_groups(sp, ["axis", "level"])
         members.append(np.flatnonzero(clean[pos]))  # the suite's clean rows: the last group
         src = src_all[pos]
-        per_metric = []
-        for m in metrics:
-            res = grouped_cells(m, sp, src, members, boot)
-            pairs = paired_cells(m, sp, src, boot, res, members, len(members) - 1)
-            ci = boot.intervals(res.reps) if res.reps is not None else None
-            per_metric.append((m, res.cells, pairs, ci))
+        per_metric = metric_cells(metrics, sp, src, members, boot)
         for g, (axis, level) in enumerate(keys):
             for m, mcells, pairs, ci in per_metric:
                 c, pr = mcells[g], pairs[g]

@@ -19,7 +19,7 @@ from .base import Metric
 from .bootstrap import Bootstrap, Cell, cell
 from .grouped import Grouped, grouped_cells, key_groups, suite_rows
 
-__all__ = ["suite_of", "is_clean", "Paired", "paired", "paired_cells", "pairing_report"]
+__all__ = ["suite_of", "is_clean", "Paired", "paired", "paired_cells", "pairing_report", "metric_cells"]
 
 
 def suite_of(pred: pd.DataFrame) -> pd.Series:
@@ -141,3 +141,18 @@ def pairing_report(pred: pd.DataFrame) -> tuple[list[dict], str | None]:
         "CE use the paired sources only (n_paired)"
     )
     return found, line
+
+
+def metric_cells(metrics: list[Metric], sp: pd.DataFrame, src: np.ndarray,
+                 members: list[np.ndarray], boot: Bootstrap) -> list[tuple]:  # fmt: skip
+    """Per metric ``(metric, cells, paired, ci)`` for the groups ``members`` of one suite's
+    rows ``sp`` (the last group is the suite's clean rows): every group at once, the pairing
+    with clean and the bootstrap intervals (shared by the level and the curve tables)."""
+    out = []
+    for m in metrics:
+        res = grouped_cells(m, sp, src, members, boot)
+        pairs = paired_cells(m, sp, src, boot, res, members, len(members) - 1)
+        ci = boot.intervals(res.reps) if res.reps is not None else None
+        out.append((m, res.cells, pairs, ci))
+    return out
+
