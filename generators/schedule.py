@@ -155,7 +155,9 @@ def dask_client(scheduler: str):
             raise ConfigError(f"--scheduler: 'local:N' needs N >= 1 workers, got {scheduler!r}")
         cluster = LocalCluster(
             n_workers=int(n), threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address=None, silence_logs=40,
+            # A free port: None still serves the dashboard on 8787 (distributed 2026.8), and a
+            # second local cluster then warns that the port is in use.
+            dashboard_address="127.0.0.1:0", silence_logs=40,
         )  # fmt: skip
         return Client(cluster), cluster
     if scheduler.startswith(("tcp://", "tls://", "inproc://")):
