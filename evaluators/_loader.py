@@ -27,7 +27,7 @@ from ._fit import fit_image
 from ._input_config import InputConfig
 
 __all__ = [
-    "VariantDataset", "Batch", "collate", "make_loader", "default_workers", "decode_rgb",
+    "VariantDataset", "Batch", "collate", "default_workers", "decode_rgb",
     "size_batches", "MaskSpec", "odd_size", "cpu_cores",
 ]  # fmt: skip
 
@@ -42,11 +42,6 @@ class Batch:
     errors: list[tuple[int, str, str]]  # (row position, stage, message)
     masks: list[np.ndarray | None] | None = None  # per decoded image (localization runs)
     sizes: list[tuple[int, int]] | None = None  # per decoded image: (height, width) before fit
-
-    def pin_memory(self) -> Batch:
-        """Pin the tiles (the DataLoader calls it when ``pin_memory`` is on)."""
-        self.tiles = self.tiles.pin_memory()
-        return self
 
 
 def decode_rgb(data: bytes) -> np.ndarray:
@@ -220,31 +215,3 @@ def cpu_cores() -> int:
 def default_workers() -> int:
     """Decode workers: all cores but one for the model, at most 8; 0 (in-process) on 1 core."""
     return max(0, min(8, cpu_cores() - 1))
-
-
-# A batch that takes longer than this means a stuck worker: fail instead of waiting for ever.
-WORKER_TIMEOUT_S = 600
-
-
-def make_loader(
-    dataset: VariantDataset, *, batch_size: int, workers: int, pin_memory: bool,
-    batches: list[list[int]] | None = None,
-) -> torch.utils.data.DataLoader:  # fmt: skip
-    """An ordered DataLoader over ``dataset`` with :func:`collate` (``batches``: the row
-    positions of each batch, e.g. :func:`size_batches`, instead of consecutive rows)."""
-    kwargs: dict = {}
-    if workers > 0:
-        # No worker_init_fn: torch's worker loop sets one thread per worker, and a forked worker
-        # must not reconfigure other inherited thread pools (cv2.setNumThreads hung in one).
-        kwargs = {"prefetch_factor": 4, "timeout": WORKER_TIMEOUT_S}
-    if batches is not None:
-        kwargs["batch_sampler"] = batches
-    else:
-        kwargs.update(batch_size=batch_size, shuffle=False)
-    return torch.utils.data.DataLoader(
-        dataset,
-        num_workers=workers,
-        collate_fn=collate,
-        pin_memory=pin_memory,
-        **kwargs,
-    )

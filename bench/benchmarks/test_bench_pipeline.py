@@ -108,7 +108,7 @@ def test_main_process_time_per_batch_dataloader(benchmark, jpegs, one_thread):
     """The earlier path, for comparison: DataLoader workers, a storage per batch tensor."""
     from degradebench.evaluators._fit import normalise
     from degradebench.evaluators._input_config import resolve_input_config
-    from degradebench.evaluators._loader import VariantDataset, make_loader
+    from degradebench.evaluators._loader import VariantDataset, collate
 
     root, df = jpegs
     benchmark.group = "pipeline-main-process"
@@ -122,7 +122,11 @@ def test_main_process_time_per_batch_dataloader(benchmark, jpegs, one_thread):
             t = time.process_time()
             sub = torch.utils.data.Subset(ds, range(rows))
             n = 0
-            for batch in make_loader(sub, batch_size=BATCH, workers=1, pin_memory=False):
+            # the DataLoader path evaluate used before issue 16 (collate runs in the worker)
+            loader = torch.utils.data.DataLoader(sub, batch_size=BATCH, shuffle=False,
+                                                 num_workers=1, collate_fn=collate,
+                                                 prefetch_factor=4)  # fmt: skip
+            for batch in loader:
                 torch.softmax(model(normalise(batch.tiles, cfg)), dim=1).cpu().numpy()
                 n += len(batch.index.numpy())
             cpu[rows].append(time.process_time() - t)
