@@ -19,6 +19,7 @@ import dataclasses
 import io
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -488,3 +489,19 @@ def _check_levels(name: str, params: Any, source_id: str) -> int:
             assert step.backend in OPS.get(step.op).backends, f"{name}: {step}"
             _check_round_trip(step, f"{name}/{lv.level}/{step.op}")
     return len(levels)
+
+
+def _merge_samples() -> None:
+    """Samples of an op family may live in their own ``tests/_samples_*.py`` (``OP_SAMPLES`` and
+    ``AXIS_SAMPLES`` dicts there, in this file's format); they join the dicts above, no name twice."""
+    import importlib
+
+    for path in sorted(Path(__file__).parent.glob("_samples_*.py")):
+        module = importlib.import_module(path.stem)
+        for mine, theirs in ((OP_SAMPLES, "OP_SAMPLES"), (AXIS_SAMPLES, "AXIS_SAMPLES")):
+            for name, cases in getattr(module, theirs, {}).items():
+                assert name not in mine, f"{path.name}: {theirs}[{name!r}] is defined twice"
+                mine[name] = cases
+
+
+_merge_samples()
