@@ -78,6 +78,7 @@ from ._decode_errors import (
 )
 from ._decode_meta import metadata_kinds, text_tag
 from .core.errors import DegradebenchError, SourceError
+from .core.plugins import register_plugins
 from .jpeginfo import JpegProbe, jpeg_history, probe_jpeg
 
 __all__ = [
@@ -89,6 +90,7 @@ __all__ = [
 ]
 
 ICC_POLICY = "kept-as-is: pixels not colour-managed"
+register_plugins()  # HEIC and JPEG XL files open like any other (with the codecs extra)
 _REFUSED_FORMATS = {"EPS": "decoding EPS runs Ghostscript; rasterise it to PNG or TIFF first"}
 _ORIENTATION_NAMES = {
     1: "none",

@@ -30,6 +30,7 @@ from .ops import OPS, Step, canonical_chain
 from .ops.splice import donor_ids
 
 __all__ = [
+    "preflight",
     "VariantPlan",
     "SourceJob",
     "plan_source",
@@ -40,7 +41,15 @@ __all__ = [
     "source_done",
 ]
 
-_EXT = {"jpeg": "jpg", "png": "png", "webp": "webp"}
+_EXT = {
+    "jpeg": "jpg",
+    "png": "png",
+    "webp": "webp",
+    "avif": "avif",
+    "heic": "heic",
+    "jxl": "jxl",
+    "jpeg2000": "jp2",
+}
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,15 @@ def _variant_id(source_id: str, axis: str, lv: Level, seen: set[str], where: str
             f"{lv.name!r}): give the levels different steps, or drop one"
         )
     return variant_id
+
+
+def preflight(suite: SuiteSpec) -> None:
+    """Check what every axis of ``suite`` needs that this machine may lack (``AxisDef.preflight``:
+    a codec library), before a run touches OUT; ConfigError naming the axis and the fix."""
+    for spec in suite.axes:
+        check = AXES.get(spec.type).preflight
+        if check is not None:
+            check(spec.params, spec.yaml_path)
 
 
 def plan_source(

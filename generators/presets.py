@@ -54,6 +54,8 @@ def concrete_step(step: Step, path: str) -> Step:
             from .ops.resize import resolve
 
             params = resolve(step.backend, params)
+        elif OPS.get(step.op).concrete is not None:
+            params = OPS.get(step.op).concrete(params, step.backend)
         elif hasattr(params, "concrete"):
             params = params.concrete(step.backend)
     except (ConfigError, OpError) as exc:

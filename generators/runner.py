@@ -18,7 +18,7 @@ from .execute import execute_source, psnr_db
 from .manifest.compact import compact_manifest, recover
 from .manifest.writer import consolidate_errors
 from .outdir import check_own_folders, check_run_record, clean_temps, make_out_dir, out_lock
-from .plan import VariantPlan, plan_all, plan_source, resolve_sources
+from .plan import VariantPlan, plan_all, plan_source, preflight, resolve_sources
 from .schedule import GenerateSummary, RunOptions, run_jobs
 
 __all__ = [
@@ -99,6 +99,7 @@ def generate(
     cfg = config if isinstance(config, Config) else load_config(config)
     suite_spec = cfg.suite(suite)
     _check_args(jobs, limit, source_timeout)
+    preflight(suite_spec)  # a missing codec library stops here, before OUT is touched
     out_dir = make_out_dir(out)
     summary = GenerateSummary(out_dir)
     with out_lock(out_dir):
@@ -119,7 +120,9 @@ def generate(
             "dataset": name,
             "versions": library_versions(),
         }
-        jobs_list, skipped, duplicates = plan_all(refs, suite_spec, name, out_dir, progress, root=root)
+        jobs_list, skipped, duplicates = plan_all(
+            refs, suite_spec, name, out_dir, progress, root=root
+        )
         summary.sources = len(refs) - duplicates
         summary.sources_skipped = skipped
         summary.duplicates = duplicates

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,8 @@ import numpy as np
 from PIL import Image
 
 from . import manifest as mf
+from .codecinfo import codec_facts
+from .core.plugins import register_plugins
 from .jpeginfo import probe_jpeg, tables_sha256
 
 __all__ = ["verify", "VerifyReport"]
@@ -54,7 +57,7 @@ class VerifyReport:
 
 _COLUMNS = [
     "variant_id", "path", "sha256", "format", "width", "height", "quant_tables_sha256",
-    "subsampling", "mask_path", "mask_sha256", "source_mask_path",
+    "subsampling", "mask_path", "mask_sha256", "source_mask_path", "codec_info",
 ]  # fmt: skip
 
 
@@ -87,6 +90,7 @@ def verify(out: str | Path, *, check_orphans: bool = True) -> VerifyReport:
     list the files under ``variants/`` that no row names. The manifest is read in batches:
     memory stays flat however many rows it has."""
     out_dir = Path(out)
+    register_plugins()  # HEIC / JPEG XL variants open like any (the codecs extra)
     errors = mf.read_errors(out_dir)
     n_variant = int((errors.stage == "variant").sum()) if len(errors) else 0
     report = VerifyReport(out_dir, source_errors=len(errors) - n_variant, variant_errors=n_variant)
@@ -145,6 +149,7 @@ def _check_row(report: VerifyReport, out_dir: Path, row: object, named: _Named) 
         else:
             with Image.open(io.BytesIO(data)) as im:
                 size = im.size
+            _check_codec_info(report, tag, row, data)
     except Exception as exc:  # noqa: BLE001 - any parse failure of a hashed file is a problem to report
         report.problems.append(f"{tag}: cannot be parsed: {exc}")
         return
@@ -152,6 +157,16 @@ def _check_row(report: VerifyReport, out_dir: Path, row: object, named: _Named) 
         report.problems.append(
             f"{tag}: size {size[0]}x{size[1]} != manifest {row.width}x{row.height}"
         )
+
+
+def _check_codec_info(report: VerifyReport, tag: str, row: object, data: bytes) -> None:
+    """A WebP/AVIF/HEIC/JPEG XL/JPEG 2000 header re-read (``codecinfo``) against ``codec_info``."""
+    want = getattr(row, "codec_info", None)
+    if not isinstance(want, str):
+        return
+    got = codec_facts(row.format, data)
+    if got != json.loads(want):
+        report.problems.append(f"{tag}: codec header {got} != manifest codec_info {want}")
 
 
 def _mask_problem(out_dir: Path, rel: str, want_sha: str | None, size: tuple[int, int]) -> str:

@@ -343,6 +343,7 @@ def _check_grid(before: ImageState, out: ImageState, where: str) -> None:
         return
     top, left = out.region[0] - before.region[0], out.region[1] - before.region[1]
     expected = tuple(((r - top) % 8, (c - left) % 8) for r, c in before.grids)
+    expected += ((0, 0),) * (out.passes - before.passes)  # a JPEG round trip inside the op
     assert out.grids == expected, f"{where}: region moved by {(top, left)}, grids {out.grids}"
     if (top, left) != (0, 0):
         h, w = out.pixels.shape[:2]

@@ -301,7 +301,7 @@ CRAFTED = {
         "datasets.d.kind: must be one of folder, list, samples, virtual-cameras; got 'xxx",
     ),
     "nan seed": ("suites:\n  s: {seed: .nan}\n", "suites.s.seed: must be an integer"),
-    "unknown axis": (_in_quality_list("[90]").replace("jpeg:", "jpeg2000:"), "unknown axis type"),
+    "unknown axis": (_in_quality_list("[90]").replace("jpeg:", "jpeg3000:"), "unknown axis type"),
     "quality out of range": (
         _in_quality_list("[90, 101]"),
         "qualities[1]: must be an integer 1..100",

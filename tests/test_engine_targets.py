@@ -67,6 +67,9 @@ def _one(df, name: str, axis: str, **params):
 
 def test_new_columns_are_appended_after_every_old_one() -> None:
     names = MANIFEST_SCHEMA.names
+    later = ("codec_info",)  # issue 13's addition comes after issue 14's block
+    assert tuple(names[-len(later) :]) == later
+    names = names[: -len(later)]
     assert (
         tuple(names[-len(NEW) :]) == NEW and names.index("source_jpeg_history") == len(names) - 12
     )

@@ -9,7 +9,14 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["params_frame", "heatmap_params", "report_defaults", "HEATMAP_PAIRS", "x_param"]
+__all__ = [
+    "params_frame",
+    "level_params",
+    "heatmap_params",
+    "report_defaults",
+    "HEATMAP_PAIRS",
+    "x_param",
+]
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:
@@ -63,15 +70,39 @@ HEATMAP_PAIRS: tuple[tuple[str, str], ...] = tuple(
 )
 
 
+def _one_to_one(a: pd.Series, b: pd.Series) -> bool:
+    """Whether ``b`` is a relabelling of ``a`` (a recorded sigma beside the ksize it follows)."""
+    pairs = pd.DataFrame({"a": a.fillna(-1e300), "b": b.fillna(-1e300)}).drop_duplicates()
+    return len(pairs) == pairs["a"].nunique() == pairs["b"].nunique()
+
+
+def _seed(name: object) -> bool:
+    return name == "seed" or str(name).endswith((".seed", "_seed"))
+
+
+def level_params(pf: pd.DataFrame, distinct: bool = True) -> list[str]:
+    """The columns of ``params_frame`` that vary as level parameters: drawn seeds (``seed``,
+    ``*.seed``, ``*_seed``) left out and, with ``distinct``, a column that only relabels an
+    earlier one (a recorded sigma beside the ksize it follows) counted once."""
+    out: list[str] = []
+    for c in pf.columns:
+        if _seed(c) or pf[c].nunique(dropna=True) < 2:
+            continue
+        if not distinct or not any(_one_to_one(pf[o], pf[c]) for o in out):
+            out.append(c)
+    return out
+
+
 def heatmap_params(
     axis_params: pd.Series, pairs: tuple[tuple[str, str], ...] | None = None
 ) -> tuple[str, str] | None:
     """The two parameters of an axis to draw as a heat map, or None for one-parameter axes."""
     pf = params_frame(axis_params)
-    varying = [c for c in pf.columns if pf[c].nunique(dropna=True) > 1]
+    varying = level_params(pf, distinct=False)
     for a, b in pairs if pairs is not None else HEATMAP_PAIRS:
         if a in varying and b in varying:
             return (a, b)
+    varying = level_params(pf)
     if len(varying) == 2:
         return (varying[0], varying[1])
     return None

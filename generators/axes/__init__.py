@@ -7,11 +7,18 @@ from . import (  # noqa: F401  (registration side effects)
     codec,
     crop,
     double_jpeg,
+    filters,
     gamma,
+    geometry,
+    imagenet_c,
     jpeg,
     manipulate,
+    mixed,
+    modern_codecs,
+    noise,
     resize,
     social,
+    tone,
 )
 from ._base import AXES, AxisDef, Level, Peer, PlanContext, register_axis
 

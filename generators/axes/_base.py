@@ -98,6 +98,10 @@ class AxisDef:
     params_cls: type
     plan: Callable[[Any, PlanContext], list[Level]]
     doc: str = ""
+    # ``preflight(params, where)``: what the axis needs that the machine may lack (a codec
+    # library), checked once per run before anything is written to OUT; raises ConfigError
+    # naming ``where`` and the fix. The planner may check it again.
+    preflight: Callable[[Any, str], None] | None = None
 
 
 AXES: Registry[AxisDef] = Registry("axis type")

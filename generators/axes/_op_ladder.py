@@ -14,6 +14,7 @@ from dataclasses import fields
 from typing import Any
 
 from ..ops import OPS, Step, make_step
+from ..presets import concrete_step
 from ._base import Level, PlanContext
 
 __all__ = ["SEED_BOUND", "level_label", "op_level", "plan_op_ladder"]
@@ -45,11 +46,12 @@ def op_level(
     path: str = "level",
 ) -> Step:
     """The validated step of ``op`` with ``params``; a ``seed`` the op takes and ``params`` lacks
-    is drawn from ``ctx.rng_for(slot)`` (recorded in the step)."""
+    is drawn from ``ctx.rng_for(slot)`` (recorded in the step); a filter's backend rules
+    (border, OpenCV's Gaussian kernel size, a formula) are filled in (``OpDef.concrete``)."""
     raw = dict(params)
     if _takes_seed(op) and raw.get("seed") is None:
         raw["seed"] = int(ctx.rng_for(slot).integers(0, SEED_BOUND))
-    return make_step({"op": op, "backend": backend, **raw}, path)
+    return concrete_step(make_step({"op": op, "backend": backend, **raw}, path), path)
 
 
 def plan_op_ladder(

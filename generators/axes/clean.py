@@ -8,6 +8,7 @@ from ..core.records import record, spec
 from ..ops import Step
 from ..ops.center_crop import CenterCropParams
 from ._base import AxisDef, Level, PlanContext, check_output, output_step, register_axis
+from .imagenet_c import PREPROCESS, imagenet_preprocess
 
 __all__ = ["CleanParams", "plan_clean"]
 
@@ -22,19 +23,24 @@ class CleanParams:
     backend: str = field(default="pillow", metadata=spec(choices=("pillow", "opencv")))
     # Optional [h, w] centre crop (e.g. the SP Cup 2018 reference: the unaltered 512x512 centre).
     center_crop: tuple[int, int] | None = field(default=None, metadata=spec(lo=1))
+    # ``imagenet``: ImageNet's evaluation preparation first (shorter side 256, centre 224), the
+    # clean reference of a suite whose axes prepare their images so (imagenet-c-faithful).
+    preprocess: str = field(default="none", metadata=spec(choices=PREPROCESS))
 
     def _check(self) -> None:
         check_output(self.save, self.quality)
 
 
 def plan_clean(p: CleanParams, ctx: PlanContext) -> list[Level]:
-    """The one ``clean`` level: (centre crop and) the output encoder."""
+    """The one ``clean`` level: (the preparation, centre crop and) the output encoder."""
     step = output_step(p.save, p.quality, p.subsampling, p.backend)
+    head = imagenet_preprocess(p.preprocess)
+    params = {} if p.preprocess == "none" else {"preprocess": p.preprocess}
     if p.center_crop is None:
-        return [Level("clean", None, {}, (step,), "clean")]
+        return [Level("clean", None, params, (*head, step), "clean")]
     crop = Step("center_crop", "numpy", CenterCropParams(*p.center_crop))
-    params = {"center_crop": list(p.center_crop)}
-    return [Level("clean", None, params, (crop, step), "clean")]
+    params["center_crop"] = list(p.center_crop)
+    return [Level("clean", None, params, (*head, crop, step), "clean")]
 
 
 register_axis(

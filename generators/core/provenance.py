@@ -50,7 +50,8 @@ def git_revision() -> str | None:
 
 # How each name is read, in one place: ("module", M) -> ``M.__version__``; ("pillow", F) ->
 # ``PIL.features.version(F)`` (a library Pillow bundles); ("opencv-build", K) -> the ``K:`` line of
-# ``cv2.getBuildInformation()``; ("dist", D) -> the installed distribution D's version.
+# ``cv2.getBuildInformation()``; ("dist", D) -> the installed distribution D's version;
+# ("call", "M:F") -> ``M.F()`` (a bundled library's own version function).
 # A name not listed is read as a distribution.
 _READERS: dict[str, tuple[str, str]] = {
     "degradebench": ("dist", "degradebench"),
@@ -60,6 +61,11 @@ _READERS: dict[str, tuple[str, str]] = {
     "pillow_zlib": ("pillow", "zlib"),
     "pillow_webp": ("pillow", "webp"),
     "pillow_littlecms": ("pillow", "littlecms2"),
+    "pillow_avif": ("pillow", "avif"),  # libavif (its AV1 codecs: PIL._avif.codec_versions())
+    "pillow_openjpeg": ("pillow", "jpg_2000"),
+    "pillow_heif": ("dist", "pillow-heif"),
+    "libheif": ("call", "pillow_heif:libheif_version"),
+    "pillow_jxl": ("dist", "pillow-jxl-plugin"),  # bundles libjxl (its version is not exposed)
     "opencv": ("module", "cv2"),
     "opencv_jpeg": ("opencv-build", "JPEG"),
     "numpy": ("module", "numpy"),
@@ -75,6 +81,11 @@ RECORDED = (
     "pillow_libjpeg_turbo",
     "pillow_zlib",
     "pillow_webp",
+    "pillow_avif",
+    "pillow_openjpeg",
+    "pillow_heif",
+    "libheif",
+    "pillow_jxl",
     "opencv",
     "opencv_jpeg",
     "numpy",
@@ -102,6 +113,9 @@ def library_version(name: str) -> str | None:
             from PIL import features
 
             return features.version(what)
+        if how == "call":
+            module, fn = what.split(":")
+            return str(getattr(importlib.import_module(module), fn)())
         import cv2
 
         lines = cv2.getBuildInformation().splitlines()

@@ -8,6 +8,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from ..codecinfo import codec_facts
 from ..jpeginfo import estimate_quality, probe_jpeg, tables_sha256
 from ..ops import canonical_chain
 from ..ops.metadata import KINDS, read_source_metadata
@@ -49,9 +50,14 @@ def error_row(
 
 
 def _codec_truth(row: dict, final: Any, blob: bytes) -> None:
-    """JPEG tables, subsampling and quality read back from the written file."""
+    """JPEG tables, subsampling and quality read back from the written file; for the other
+    lossy formats what their headers say (``codec_info``, chroma in ``subsampling``)."""
     row["jpeg_quality"] = final.jpeg_quality  # the last JPEG pass applied, whatever the format
     if final.fmt != "jpeg":
+        facts = codec_facts(final.fmt, blob)
+        if facts:
+            row["codec_info"] = json.dumps(facts, sort_keys=True)
+            row["subsampling"] = facts.get("subsampling")
         return
     probe = probe_jpeg(blob)
     tables = [list(t) for t in probe.quant_tables]
@@ -137,6 +143,7 @@ def variant_row(
         "source_jpeg_history": _history(source),
         **target_columns(plan.chain, final, source, skipped),
         **dict.fromkeys(MASK_COLUMNS),
+        "codec_info": None,
     }
     _metadata_truth(row, final, blob, getattr(source, "embedded", None) or {})
     _codec_truth(row, final, blob)

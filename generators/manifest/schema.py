@@ -92,6 +92,10 @@ MANIFEST_SCHEMA = pa.schema(
         ("mask_sha256", pa.string()),
         ("mask_fraction", pa.float64()),  # share of mask pixels in the output
         ("source_mask_path", pa.string()),  # a copy-move's copied-from region
+        # addition (issue 13): what a WebP/AVIF/HEIC/JPEG XL/JPEG 2000 file's header says
+        # (JSON text, generators/codecinfo.py: chroma, bit depth, lossless, layers...); null
+        # for JPEG (its own columns) and PNG
+        ("codec_info", pa.string()),
     ]
 )
 

@@ -6,17 +6,28 @@ Importing this package registers every built-in op in ``OPS``.
 from __future__ import annotations
 
 from . import (  # noqa: F401  (registration side effects)
+    avif,
     center_crop,
     codec,
     color,
     copy_move,
     crop,
     crop_to,
+    filters,
+    filters_sharp,
     gamma,
+    geometry,
+    heic,
+    imagenet_c,
     inpaint,
     jpeg,
+    jpeg2000,
+    jxl,
     metadata,
+    noise,
     orientation,
+    perspective,
+    pixelate,
     png,
     resize,
     resize_max,
@@ -24,6 +35,7 @@ from . import (  # noqa: F401  (registration side effects)
     screenshot,
     skip,
     splice,
+    tone,
     webp,
 )
 from ._base import OPS, ImageState, OpDef, Step, canonical_chain, make_step, register_op, run_chain

@@ -109,6 +109,10 @@ class OpDef:
     # How the op maps ``ImageState.mask`` (one of MASK_KINDS); None: undeclared, which the op
     # contract test rejects and run_chain refuses on a masked image.
     mask: str | None = None
+    # ``concrete(params, backend) -> params``: the params with every default the backend fills
+    # made explicit (a border rule, a kernel size, a formula), so the chain records what ran;
+    # ``presets.concrete_step`` calls it for steps written by hand (presets, ladders, mixed).
+    concrete: Callable[[Any, str], Any] | None = None
 
     @property
     def default_backend(self) -> str:

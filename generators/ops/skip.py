@@ -36,9 +36,17 @@ __all__ = [
     "source_file_meta",
 ]
 
-FORMATS = ("jpeg", "png", "webp")
+FORMATS = ("jpeg", "png", "webp", "avif", "heic", "jxl", "jpeg2000")
 SOURCE_FILE_KEY = "source_file"
-_PIL_FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp"}
+_PIL_FORMATS = {
+    "JPEG": "jpeg",
+    "PNG": "png",
+    "WEBP": "webp",
+    "AVIF": "avif",
+    "HEIF": "heic",
+    "JXL": "jxl",
+    "JPEG2000": "jpeg2000",
+}
 
 
 @record

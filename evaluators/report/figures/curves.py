@@ -15,7 +15,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ... import metrics as M
 from ..cfa import has_cfa
-from ..params import params_frame, report_defaults, x_param
+from ..params import level_params, params_frame, report_defaults, x_param
 from ..view import AxisView, display_level, series_label
 from .base import (
     MARKERS,
@@ -57,7 +57,7 @@ def _x_label(view: AxisView, numeric: bool) -> str:
         return labels.get(name, name) if name else "level value"
     if pred is not None:
         pf = params_frame(pred["axis_params"])
-        varying = [c for c in pf.columns if pf[c].nunique(dropna=True) > 1]
+        varying = level_params(pf, distinct=False)  # drawn seeds are no level parameter
         for pair in view.options.heatmap_pairs:  # (dy, dx) in the order levels spell them
             if set(pair) <= set(varying):
                 varying = [*pair, *(c for c in varying if c not in pair)]

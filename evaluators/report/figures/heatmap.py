@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..params import heatmap_params, params_frame, report_defaults
+from ..params import heatmap_params, level_params, params_frame, report_defaults
 from ..view import AxisView
 from .base import Drawn
 
@@ -92,7 +92,7 @@ def draw_heatmap(view: AxisView) -> list[Drawn]:
     other: list[str] = []
     for i, (_m, title, p) in enumerate(panels):
         pf = params_frame(p["axis_params"])
-        other = [c for c in pf.columns if c not in pair and pf[c].nunique() > 1]
+        other = [c for c in level_params(pf) if c not in pair]  # seeds are no parameter
         grid, n = _grids(p, pair, col)
         data = grid.to_numpy(dtype=float) * 100
         counts = n.to_numpy(dtype=float)
