@@ -128,6 +128,7 @@ def generate(
         summary.duplicates = duplicates
         opts = RunOptions(out_dir, psnr, meta, jobs, backend, scheduler, source_timeout, progress)
         run_jobs(jobs_list, opts, summary)
+        del jobs_list, refs  # the plan state (~2 KB per source) goes before compaction
         consolidate_errors(out_dir)
         compact_manifest(out_dir)
     summary.seconds = time.perf_counter() - t0

@@ -21,7 +21,8 @@ import json
 import os
 import shutil
 import signal
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,7 @@ import pyarrow.parquet as pq
 
 from ..core.errors import OutputError
 from ..core.files import DirLock, atomic_write_bytes, write_table_atomic
+from .memory import HeapTrim, system_pool
 from .merge import READ_ROWS, RowGroupWriter, conform, file_run, merge_runs, sort_table
 from .schema import (
     MANIFEST_DIR,
@@ -199,12 +201,17 @@ def _footer(path: Path) -> pq.FileMetaData:
 def _part_key(md: pq.FileMetaData) -> tuple[int, tuple[str, str] | None]:
     """(rows, (suite, source_id)) of a part from its footer ``md``; key None when the part
     holds several sources or no statistics (read whole and sorted instead)."""
-    names = md.schema.to_arrow_schema().names
-    if md.num_rows == 0 or not {"suite", "source_id"} <= set(names):
+    if md.num_rows == 0 or md.num_row_groups == 0:
+        return md.num_rows, None
+    # Leaf columns by name from a row group: ``md.schema`` and ``md`` form a reference cycle,
+    # which kept every footer read (~2.5 KB each, ~35 MiB) until the garbage collector ran.
+    first = md.row_group(0)
+    at = {first.column(j).path_in_schema: j for j in range(first.num_columns)}
+    if not {"suite", "source_id"} <= at.keys():
         return md.num_rows, None
     key = []
     for col in ("suite", "source_id"):
-        i = names.index(col)
+        i = at[col]
         vals = set()
         for g in range(md.num_row_groups):
             st = md.row_group(g).column(i).statistics
@@ -232,7 +239,7 @@ def _read_part(path: Path) -> pa.Table:
         raise _bad_part(path, exc) from None
 
 
-def _parts_run(parts: list[Path]) -> Iterator[pa.Table]:
+def _parts_run(parts: Iterable[Path]) -> Iterator[pa.Table]:
     """Single-source parts in key order, about ``READ_ROWS`` rows per (sorted) chunk."""
     chunk, rows = [], 0
     for p in parts:
@@ -262,43 +269,77 @@ def _next_gen(data: list[Path]) -> int:
 
 def compact_manifest(out: str | Path) -> int:
     """Compact OUT's parts with its data files (see the module docstring); returns the parts
-    compacted. Call it holding OUT's lock."""
+    compacted. Call it holding OUT's lock. Memory stays flat: a part costs its name and key
+    (~200 bytes) until the end, rows stream through a few row groups, Arrow runs on the
+    system allocator and the freed heap goes back to the OS as it goes (``memory``)."""
     out = Path(out)
     recover(out)
-    data, parts = _listing(out)
-    if not parts:
+    data_names, part_names = _names(out)
+    if not part_names:
         return 0
+    with system_pool():
+        return _compact(out, data_names, part_names, HeapTrim())
+
+
+def _names(out: Path) -> tuple[list[str], list[str]]:
+    """(data file names, part names) in ``OUT/manifest``, sorted: names, not ``Path`` objects,
+    because a run of 100k sources has 100k parts."""
+    try:
+        with os.scandir(out / MANIFEST_DIR) as it:
+            names = sorted(e.name for e in it if e.name.endswith(".parquet"))
+    except FileNotFoundError:
+        return [], []
+    names = [n for n in names if not n.startswith((".", "_"))]
+    return [n for n in names if n.startswith(DATA_PREFIX)], [
+        n for n in names if not n.startswith(DATA_PREFIX)
+    ]
+
+
+def _compact(out: Path, data_names: list[str], part_names: list[str], trim: HeapTrim) -> int:
+    mdir = out / MANIFEST_DIR
+    data = [mdir / n for n in data_names]
     done = done_parts(out) if data else set()
     # a part already compacted (a copy of compacted rows) is not merged again, only deleted
     metas: list[bytes] = list(file_metas(data[0])) if data else []
-    keyed = []
-    for p in parts:
-        if p.name not in done:
-            md = _footer(p)  # one footer at a time: a footer is large beside a part's rows
-            keyed.append((p, *_part_key(md)))
-            metas += [m for m in file_metas(p, md) if m not in metas]
-    regular = sorted((k, p) for p, _, k in keyed if k is not None)
-    irregular = [p for p, _, k in keyed if k is None]
+    keyed: list[tuple[str, str, str]] = []  # (suite, source_id, part name)
+    irregular: list[str] = []
+    for name in part_names:
+        if name in done:
+            continue
+        md = _footer(mdir / name)  # one footer at a time: a footer is large beside a part's rows
+        key = _part_key(md)[1]
+        if key is None:
+            irregular.append(name)
+        else:
+            keyed.append((sys.intern(key[0]), key[1], name))
+        metas += [m for m in file_metas(mdir / name, md) if m not in metas]
+        del md
+        trim()
+    keyed.sort()
     staging = out / STATE_DIR / STAGING_DIR
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     gen = _next_gen(data)
     writer = RowGroupWriter(staging, f"{DATA_PREFIX}{gen:06d}-", data_schema(metas))
-    runs = [file_run(data), _parts_run([p for _, p in regular])]
+    runs = [file_run(data), _parts_run(mdir / name for *_, name in keyed)]
     if irregular:
-        runs.append(iter([sort_table(pa.concat_tables([_read_part(p) for p in irregular]))]))
+        runs.append(iter([sort_table(pa.concat_tables([_read_part(mdir / n) for n in irregular]))]))
     for table in merge_runs(runs):
         writer.write(table)
+        trim()
     writer.close()
-    names = sorted(done | {p.name for p, _, _ in keyed})
+    del runs
+    trim(force=True)
+    names = sorted(done.union((name for *_, name in keyed), irregular))
     write_done_index(staging / DONE_FILE, names, writer.names)
+    del names, done
     _reached("staged")
-    delete = [f"{MANIFEST_DIR}/{p.name}" for p in [*data, *parts]]
+    delete = [f"{MANIFEST_DIR}/{n}" for n in [*data_names, *part_names]]
     rec = {"version": 1, "files": writer.names, "delete": delete, "rows": writer.rows}
     atomic_write_bytes(out / STATE_DIR / COMMIT_FILE, json.dumps(rec).encode())
     _reached("committed")
     _roll_forward(out, rec)
-    return len(parts)
+    return len(part_names)
 
 
 class _Busy(Exception):

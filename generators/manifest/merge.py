@@ -31,11 +31,13 @@ __all__ = [
 
 SORT_KEYS = ("suite", "source_id", "axis", "variant_id")
 # A Parquet row group is written whole from Arrow memory (pyarrow has no buffered row groups):
-# a manifest row is ~2 KB in Arrow (quant tables, chain) and ~150 B encoded, so 8k rows keep the
-# writer's buffer at ~16 MB whatever the manifest's size (64k rows: ~130 MB), and scans stay fast.
-ROW_GROUP_ROWS = 8_192
+# a manifest row is ~1.9 KB in Arrow (quant tables, chain) and ~260 B encoded, so 2k rows keep
+# the writer's buffer at ~4 MB whatever the manifest's size. Compaction's peak memory follows
+# this buffer: 8k rows made it ~10 MiB higher at 200k rows than at 2k (bench/scale.py, issue 16);
+# reading 400k rows took as long with 2k-row as with 8k-row groups.
+ROW_GROUP_ROWS = 2_048
 FILE_ROWS = 131_072  # 8 files for 1M rows
-READ_ROWS = 2_048  # rows read at a time from an input run (~4 MB in Arrow)
+READ_ROWS = 1_024  # rows read at a time from an input run (~2 MB in Arrow)
 
 
 def conform(table: pa.Table) -> pa.Table:
