@@ -52,9 +52,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--out",
-        default="degradebench-demo",
+        default=None,
         metavar="DIR",
-        help="folder for everything the demo writes (default ./degradebench-demo)",
+        help="folder for everything the demo writes (default ./degradebench-demo, with "
+        "--documents ./degradebench-demo-documents)",
+    )
+    p.add_argument(
+        "--documents",
+        action="store_true",
+        help="document scans instead (issue 17): build the virtual printers and scanners, run "
+        "the documents suite with reference-scanner and the document-forgery suite with "
+        "reference-scanner-localizer (demo.documents in applications.yaml), write the report",
     )
     p.add_argument(
         "--config",
@@ -234,8 +242,16 @@ def _social_headline(results: Path) -> dict[str, float]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "documents", False):
+        from ._demo_documents import DEFAULT_OUT, print_documents, run_documents_demo
+
+        r = run_documents_demo(
+            args.out or DEFAULT_OUT, config=args.config, jobs=args.jobs, device=args.device,
+            progress=not args.no_progress, steps=_Steps, write_summary=_write_summary)  # fmt: skip
+        print_documents(r, timing_table)
+        return 0
     r = run_demo(
-        args.out, config=args.config, jobs=args.jobs, device=args.device,
+        args.out or "degradebench-demo", config=args.config, jobs=args.jobs, device=args.device,
         progress=not args.no_progress,
     )  # fmt: skip
     from degradebench.evaluators.report.view import no_negative_zero

@@ -20,6 +20,7 @@ from degradebench.generators.core.yamlsafe import load_yaml
 __all__ = [
     "DemoSettings",
     "ForensicDemo",
+    "DocumentsDemo",
     "AgreementSettings",
     "MatrixSettings",
     "QuickMatrix",
@@ -64,14 +65,33 @@ class ForensicDemo:
 
 
 @record
+class DocumentsDemo:
+    """What ``degradebench demo --documents`` runs: one virtual-scanners dataset, its
+    ``suites`` (``cut`` for time: suite -> axis -> keys replaced, or null to leave the axis out)
+    evaluated with ``model`` on the held-out ``fold``, and (``forensic``) a document-forgery
+    suite with a localizer."""
+
+    dataset: str
+    suites: tuple[str, ...] = field(metadata=spec(nonempty=True, distinct=True))
+    model: str = "reference-scanner"
+    fold: int = field(default=0, metadata=spec(lo=0, hi=99))
+    forensic: ForensicDemo | None = None
+    cut: dict = field(
+        default_factory=dict, metadata=spec(doc="suite -> axis -> keys replaced (null: left out)")
+    )
+
+
+@record
 class DemoSettings:
     """What ``degradebench demo`` runs: one virtual-cameras dataset, its suites, the held-out
-    fold, and (``forensic``) a forgery suite with a localizer."""
+    fold, and (``forensic``) a forgery suite with a localizer; ``documents``: what
+    ``demo --documents`` runs instead."""
 
     dataset: str
     suites: tuple[str, ...]
     fold: int = field(default=0, metadata=spec(lo=0, hi=99))
     forensic: ForensicDemo | None = None
+    documents: DocumentsDemo | None = None
 
     def _check(self) -> None:
         if not self.suites:

@@ -171,17 +171,17 @@ def _degraded_epoch(items, degrade, epoch: int, patch: int, stats: dict) -> tupl
 
 
 def _fit(items, classes, *, seed, epochs, patch, patches_per_image, batch_size, lr, progress,
-         degrade=None, stats=None):  # fmt: skip
+         degrade=None, stats=None, build=build_reference_model):  # fmt: skip
     """The training loop (inside :func:`_deterministic_torch`): state dict, last-epoch counts.
     With ``degrade``, the epoch's patches are cut from the degraded images (``stats``: what
-    :func:`_degraded_epoch` counts)."""
+    :func:`_degraded_epoch` counts); ``build(num_classes)`` makes the network."""
     cfg = resolve_input_config(_input_config(patch, classes))
     images = [torch.from_numpy(img).permute(2, 0, 1).contiguous() for img, _, _ in items]
     shapes = [img.shape[:2] for img, _, _ in items]
     labels = torch.tensor([classes.index(lab) for _, lab, _ in items])
     total_steps = epochs * math.ceil(len(items) * patches_per_image / batch_size)
     torch.manual_seed(seed)
-    model = build_reference_model(len(classes))
+    model = build(len(classes))
     rng = np.random.default_rng([seed, 0x7EF])
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=DEFAULTS["weight_decay"])
     sched = torch.optim.lr_scheduler.OneCycleLR(

@@ -3,10 +3,14 @@ seeded by (suite seed, source id, axis/level)); and the list of source jobs of a
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -35,6 +39,7 @@ __all__ = [
     "SourceJob",
     "plan_source",
     "plan_all",
+    "read_layout",
     "PlannedJobs",
     "resolve_sources",
     "source_digest",
@@ -113,22 +118,28 @@ def plan_source(
     label: str | None = None,
     fold: int = -1,
     peers: tuple[Peer, ...] = (),
+    layouts: Callable[[str], Any] | None = None,
 ) -> list[VariantPlan]:
     """Expand ``suite`` for one source. Pure: depends only on the suite, the source id and, for
     splices, its label, fold and the other sources of that fold (``peers``; ``root``: the folder
-    under OUT the variant files go to)."""
+    under OUT the variant files go to); document forgeries also read layout sidecars
+    (``layouts(source_id)``: a source's or a peer's, None when it has none)."""
 
     def shared_rng(name: str) -> np.random.Generator:
         return np.random.default_rng(derive_seed(suite.seed, source_id, name))
 
     plans = []
     seen: set[str] = set()
+    if layouts is not None:  # each sidecar read once per source's planning
+        layouts = functools.cache(layouts)
     for axis in suite.axes:
 
         def rng_for(name: str, _axis: str = axis.name) -> np.random.Generator:
             return np.random.default_rng(derive_seed(suite.seed, source_id, f"{_axis}/{name}"))
 
         ctx = PlanContext(source_id, rng_for, label, fold, peers, shared_rng)
+        if layouts is not None:
+            ctx = dataclasses.replace(ctx, layout_of=layouts)
         for lv in AXES.get(axis.type).plan(axis.params, ctx):
             final = lv.chain[-1]
             fmt = OPS.get(final.op).encoder
@@ -233,7 +244,7 @@ class PlannedJobs:
         mine = fold_peers[:i] + fold_peers[i + 1 :]  # C-level slices: large folds stay fast
         plans = tuple(
             plan_source(self._suite, source_id, self._root, label=ref.label, fold=ref.fold,
-                        peers=mine)
+                        peers=mine, layouts=self.layout)
         )  # fmt: skip
         first = self._first
         donors = tuple(
@@ -242,10 +253,35 @@ class PlannedJobs:
         )
         return SourceJob(ref, source_id, digest, self._dataset, self._suite.name, plans, donors)
 
+    def layout(self, source_id: str) -> Any:
+        """The layout sidecar of a source (``<path minus suffix>.json``), or None."""
+        ref = self._first.get(source_id)
+        return None if ref is None else read_layout(ref[0].path)
+
     def variants_hint(self) -> int:
         """Variants to make, estimated from the first source's plans (the progress bar's
         total; exact when every source has as many variants)."""
         return len(self.job(self._todo[0]).plans) * len(self._todo) if self._todo else 0
+
+
+def read_layout(image_path: str | Path) -> Any:
+    """The JSON layout sidecar beside an image (same path, suffix ``.json``), or None when
+    there is none.
+
+    Raises:
+        ConfigError: the sidecar exists but is not valid JSON.
+    """
+    side = Path(image_path).with_suffix(".json")
+    try:
+        text = side.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(
+            f"{side}: layout sidecar is not valid JSON ({exc}); fix or remove the file"
+        ) from None
 
 
 def plan_all(

@@ -36,7 +36,7 @@ suites:
         ),
         (
             BASE.replace("kind: samples", "kind: sample"),
-            "datasets.s.kind: must be one of folder, list, samples, virtual-cameras; did you mean 'samples'?",
+            "datasets.s.kind: must be one of folder, list, samples, virtual-cameras, virtual-scanners; did you mean 'samples'?",
         ),
         (BASE.replace("seed: 0", "seed: zero"), "suites.default.seed: must be an integer"),
         (

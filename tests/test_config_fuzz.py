@@ -298,7 +298,7 @@ CRAFTED = {
     ),
     "megabyte string as kind": (
         "datasets:\n  d: {kind: '" + "x" * 1_000_000 + "'}\n",
-        "datasets.d.kind: must be one of folder, list, samples, virtual-cameras; got 'xxx",
+        "datasets.d.kind: must be one of folder, list, samples, virtual-cameras, virtual-scanners; got 'xxx",
     ),
     "nan seed": ("suites:\n  s: {seed: .nan}\n", "suites.s.seed: must be an integer"),
     "unknown axis": (_in_quality_list("[90]").replace("jpeg:", "jpeg3000:"), "unknown axis type"),

@@ -1,7 +1,9 @@
 """Format ``builtin``: models shipped with degradebench, by name (``BUILTIN_MODELS``).
 
 ``reference`` is the camera-model classifier; ``reference-localizer`` the splice localizer built
-on its weights (``degradebench.evaluators.reference_localizer``); ``dummy`` a tiny deterministic
+on its weights (``degradebench.evaluators.reference_localizer``); ``reference-scanner`` and
+``reference-scanner-localizer`` the same two for document scans
+(``degradebench.evaluators.reference_scanner``); ``dummy`` a tiny deterministic
 model for smoke tests (``degradebench.evaluators.dummy``). All are registered lazily
 (``"module:attr"``), so a name costs nothing until it is used.
 """
@@ -23,6 +25,14 @@ BUILTIN_MODELS.register("reference", "degradebench.evaluators.reference:load_ref
 BUILTIN_MODELS.register(
     "reference-localizer",
     "degradebench.evaluators.reference_localizer:load_reference_localizer",
+)
+BUILTIN_MODELS.register(
+    "reference-scanner",
+    "degradebench.evaluators.reference_scanner:load_reference_scanner",
+)
+BUILTIN_MODELS.register(
+    "reference-scanner-localizer",
+    "degradebench.evaluators.reference_scanner:load_reference_scanner_localizer",
 )
 BUILTIN_MODELS.register("dummy", "degradebench.evaluators.dummy:build")
 

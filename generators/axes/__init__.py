@@ -6,6 +6,8 @@ from . import (  # noqa: F401  (registration side effects)
     clean,
     codec,
     crop,
+    document_forgery,
+    documents,
     double_jpeg,
     filters,
     gamma,

@@ -71,6 +71,10 @@ def _no_shared(name: str) -> np.random.Generator:
     raise ConfigError(f"shared draws ({name!r}) need a PlanContext built by plan_source")
 
 
+def _no_layout(source_id: str) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class PlanContext:
     """What a planner may know about a source: its id, a seeded RNG per variant name, and
@@ -88,6 +92,14 @@ class PlanContext:
     fold: int = -1
     peers: tuple[Peer, ...] = ()
     shared_rng: Callable[[str], np.random.Generator] = _no_shared
+    # ``layout_of(source_id)``: the layout sidecar (``<image path minus suffix>.json``, a JSON
+    # mapping: a document's fields) of this source or a peer; None when it has none.
+    layout_of: Callable[[str], Any] = _no_layout
+
+    @property
+    def layout(self) -> Any:
+        """This source's layout sidecar (a mapping), or None when it has none."""
+        return self.layout_of(self.source_id)
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,15 @@
 
 ``DATASET_KINDS`` maps a ``kind:`` of datasets.yaml to its :class:`DatasetKind` (params record
 and source listing): ``folder`` (root/<label>/*), ``list`` (path,label[,group] table),
-``samples`` (scikit-image's photographs) and ``virtual-cameras`` (synthetic camera models).
+``samples`` (scikit-image's photographs), ``virtual-cameras`` (synthetic camera models) and
+``virtual-scanners`` (synthetic document scans).
 A user's kind registers the same way: ``register_dataset_kind(DatasetKind(...))``.
 Every source gets a label, a group and a fold; folds never split a group (see ``folds``).
 """
 
 from __future__ import annotations
 
-from . import folder, samples, virtual_cameras  # noqa: F401  (registration side effects)
+from . import folder, samples, virtual_cameras, virtual_scanners  # noqa: F401  (registration)
 from . import list as _list_kind  # noqa: F401  ('list' would shadow the builtin here)
 from .base import (
     DATASET_KINDS,
@@ -25,6 +26,7 @@ from .folds import assign_folds, limit_per_label, with_folds
 from .list import ListDataset, list_table
 from .samples import SamplesDataset, list_samples
 from .virtual_cameras import VirtualCamerasDataset
+from .virtual_scanners import VirtualScannersDataset
 
 __all__ = [
     "DATASET_KINDS",
@@ -45,6 +47,7 @@ __all__ = [
     "ListDataset",
     "SamplesDataset",
     "VirtualCamerasDataset",
+    "VirtualScannersDataset",
     "IMAGE_SUFFIXES",
     "EXCLUDED_SUFFIXES",
 ]

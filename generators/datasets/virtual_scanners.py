@@ -1,0 +1,68 @@
+"""Dataset kind ``virtual-scanners``: synthetic document scans (printer/scanner ID), built on
+first use. ``label: scanner`` (default) or ``label: printer``; group = the document."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import field
+from pathlib import Path
+
+from ..core.provenance import short_hash
+from ..core.records import from_mapping, record, spec, to_plain
+from .base import DatasetKind, DatasetSpec, ListContext, SourceRef, register_dataset_kind
+from .list import list_table
+from .virtual_cameras import cache_dir
+
+__all__ = ["VirtualScannersDataset", "build_root"]
+
+_COMMON = ("description", "folds", "fold_seed", "root")
+
+
+@record
+class VirtualScannersDataset:
+    """``kind: virtual-scanners`` keys besides the printer/scanner parameters
+    (``VirtualScannersParams``): the description, the folds and where the dataset is built
+    (None: a params-keyed cache)."""
+
+    description: str = ""
+    folds: int = field(default=5, metadata=spec(lo=1, hi=100))
+    fold_seed: int = 0
+    root: str | None = None
+
+
+def build_root(spec_: DatasetSpec) -> Path:
+    """Where the dataset of ``spec_`` is built: its ``root``, else a params-keyed cache folder."""
+    if spec_.root:
+        return Path(spec_.root).expanduser()
+    key = short_hash(json.dumps(to_plain(spec_.params), sort_keys=True), 12)
+    return cache_dir() / f"virtual-scanners-{key}"
+
+
+def _parse(name: str, body: dict, path: str) -> DatasetSpec:
+    from ..virtual_scanners import VirtualScannersParams  # lazy: keeps `--help` fast
+
+    body = dict(body)
+    common_keys = {k: body.pop(k) for k in _COMMON if k in body}
+    params = from_mapping(VirtualScannersParams, body, path)
+    common = from_mapping(VirtualScannersDataset, common_keys, path)
+    folds, fold_seed, root, desc = common.folds, common.fold_seed, common.root, common.description
+    return DatasetSpec(name, "virtual-scanners", params, path, desc, folds, fold_seed, root)
+
+
+def _list(spec_: DatasetSpec, ctx: ListContext) -> list[SourceRef]:
+    from ..virtual_scanners import build_virtual_scanners  # lazy: keeps `--help` fast
+
+    table = build_virtual_scanners(
+        spec_.params, build_root(spec_), jobs=ctx.jobs, progress=ctx.progress
+    )
+    return list_table(table, spec_.folds, spec_.fold_seed, yaml_path=spec_.yaml_path)
+
+
+register_dataset_kind(
+    DatasetKind(
+        "virtual-scanners",
+        _parse,
+        _list,
+        "synthetic document scans (virtual printers and scanners), built on first use",
+    )
+)
