@@ -24,6 +24,7 @@ __all__ = [
     "is_temp_name",
     "write_failure",
     "DirLock",
+    "build_dataset_once",
 ]
 
 
@@ -164,3 +165,40 @@ class DirLock:
 
     def __exit__(self, *exc: object) -> None:
         self.lock.release()
+
+
+def build_dataset_once(
+    root: Path, what: str, want: str, marker: str, fill: Callable[[Path], None]
+) -> None:
+    """Build dataset ``what`` (e.g. ``virtual-cameras``) at ``root`` once: a no-op when
+    ``root/marker`` holds ``want`` (the params hash ``fill`` writes there), else ``fill(tmp)``
+    under a lock on the parent and an atomic rename (:func:`atomic_replace_dir`); a concurrent
+    builder waits, then finds the finished folder.
+
+    Raises:
+        ConfigError: ``root`` holds another build of ``what`` or other files.
+    """
+    from .errors import ConfigError, LockedError
+
+    def done() -> bool:
+        if (root / marker).is_file():
+            have = (root / marker).read_text(encoding="utf-8").strip()
+            if have == want:
+                return True
+            raise ConfigError(
+                f"{root}: holds a {what} dataset built with other params "
+                f"(hash {have[:12]}, wanted {want[:12]}); remove it or choose another folder"
+            )
+        if root.exists() and (not root.is_dir() or any(root.iterdir())):
+            raise ConfigError(
+                f"{root}: exists and is not a complete {what} dataset; "
+                "remove it or choose another folder"
+            )
+        return False
+
+    if done():
+        return
+    busy = LockedError(f"{root}: another process is building it")  # not raised: ``wait``
+    with DirLock(root.parent, busy, create=True, wait=True, name=f".{root.name}.lock"):
+        if not done():  # another process may have finished it while we waited
+            atomic_replace_dir(root, fill)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.errors import ConfigError, LockedError
-from ..core.files import DirLock, atomic_replace_dir
+from ..core.errors import ConfigError
+from ..core.files import build_dataset_once
 from ..core.provenance import library_version
 from ..core.records import to_plain
 from ._cameras import TAG_SCENE, CameraModel, Device, design_cameras, rng_for
@@ -150,33 +150,11 @@ def build_virtual_cameras(
         ConfigError: ``root`` exists and is not this dataset (other params, or other files).
     """
     root = Path(root).expanduser().absolute()
-    want = params_hash(params)
-    marker = root / MARKER
 
-    def done() -> bool:
-        if marker.is_file():
-            have = marker.read_text(encoding="utf-8").strip()
-            if have == want:
-                return True
-            raise ConfigError(
-                f"{root}: holds a virtual-cameras dataset built with other params "
-                f"(hash {have[:12]}, wanted {want[:12]}); remove it or choose another folder"
-            )
-        if root.exists() and (not root.is_dir() or any(root.iterdir())):
-            raise ConfigError(
-                f"{root}: exists and is not a complete virtual-cameras dataset; "
-                "remove it or choose another folder"
-            )
-        return False
+    def fill(tmp: Path) -> None:  # only when the dataset is not there yet
+        if jobs is None or jobs == 0 or jobs < -1:
+            raise ConfigError(f"jobs: must be a positive integer or -1 (all cores), got {jobs!r}")
+        _write_tree(params, tmp, jobs, progress)
 
-    table = root / "list.csv"
-    if done():
-        return table
-    if jobs is None or jobs == 0 or jobs < -1:
-        raise ConfigError(f"jobs: must be a positive integer or -1 (all cores), got {jobs!r}")
-    busy = LockedError(f"{root}: another process is building it")  # not raised: ``wait``
-    with DirLock(root.parent, busy, create=True, wait=True, name=f".{root.name}.lock"):
-        if done():  # another process finished it while we waited
-            return table
-        atomic_replace_dir(root, lambda tmp: _write_tree(params, tmp, jobs, progress))
-    return table
+    build_dataset_once(root, "virtual-cameras", params_hash(params), MARKER, fill)
+    return root / "list.csv"
