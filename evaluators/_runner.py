@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import torch
 from degradebench.generators.core.errors import ConfigError
+from degradebench.generators.manifest.memory import HeapTrim
 from tqdm import tqdm
 
 from ._fit import normalise
@@ -46,6 +47,7 @@ from .models import Model, ModelError
 __all__ = ["RunOutput", "run_model", "resolve_device", "DECODERS"]
 
 DECODERS = ("cpu", "gpu")
+
 
 @dataclass
 class RunOutput:
@@ -184,7 +186,9 @@ def _dataset(model: Model, manifest: pd.DataFrame, root, check_hash: bool,
     sha = manifest["sha256"].tolist() if check_hash and "sha256" in manifest else None
     masks = None
     if localize is not None:
-        paths = manifest["mask_path"].tolist() if "mask_path" in manifest else [None] * len(manifest)
+        paths = (
+            manifest["mask_path"].tolist() if "mask_path" in manifest else [None] * len(manifest)
+        )
         mask_sha = (manifest["mask_sha256"].tolist()
                     if check_hash and "mask_sha256" in manifest else None)  # fmt: skip
         masks = MaskSpec(paths, mask_sha)
@@ -295,31 +299,6 @@ def _batches(ds, manifest, plan, dev, decode: str, pipe: dict):
     return _on_device(pool, ring, dev), pool
 
 
-class _HeapTrim:
-    """Hands glibc's free heap back to the OS at most every ``every`` seconds of the loop.
-
-    Each batch allocates large temporary tensors (the normalised input, activations) that
-    glibc serves from its heap once its dynamic mmap threshold has grown; freed, they fragment
-    the heap and the process's RSS grew with the number of batches (bench/scale.py: ~9 KB per
-    variant, 0.5 -> 2.2 GB from 2k to 200k variants with the dummy model). ``malloc_trim(0)``
-    every half second keeps it flat at no measurable cost. A no-op without glibc."""
-
-    def __init__(self, every: float = 0.5):
-        self.every, self.last = every, time.perf_counter()
-        try:
-            import ctypes
-
-            self._trim = ctypes.CDLL("libc.so.6").malloc_trim
-        except (OSError, AttributeError):
-            self._trim = None
-
-    def __call__(self) -> None:
-        now = time.perf_counter()
-        if self._trim is not None and now - self.last >= self.every:
-            self._trim(0)
-            self.last = now
-
-
 def run_model(
     model: Model,
     manifest: pd.DataFrame,
@@ -372,7 +351,10 @@ def run_model(
                                  if decode == "cpu" else {"workers": workers, "workers_chosen":
                                                           "given" if workers else "default"})}  # fmt: skip
     batches, pool = _batches(ds, manifest, plan, dev, decode, pipe)
-    trim = _HeapTrim()
+    # Each batch allocates large temporaries that glibc serves from its heap; freed, they
+    # fragment it and RSS grew with the batches (bench/scale.py: ~9 KB per variant, 0.5 ->
+    # 2.2 GB from 2k to 200k variants). Trimming every half second keeps it flat.
+    trim = HeapTrim(every=0.5)
     try:
         for batch in batches:
             trim()

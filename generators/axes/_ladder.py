@@ -23,9 +23,18 @@ from ..core.records import from_mapping, record, spec
 from ..ops import OPS, Step, canonical_chain, make_step
 from ..ops.jpeg import DecodeParams
 from ..presets import Preset, concrete_step, journey_chain
+from ._base import check_output, output_step
 from ._edits import GRIDS
 
-__all__ = ["LadderEntry", "Rung", "parse_ladder", "level_value", "bind_ladder", "rung_steps"]
+__all__ = [
+    "LadderEntry",
+    "LaterChain",
+    "Rung",
+    "parse_ladder",
+    "level_value",
+    "bind_ladder",
+    "rung_steps",
+]
 
 MAX_HOPS = 20
 _VALUE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*=(-?\d+(?:\.\d+)?)$")
@@ -182,3 +191,39 @@ def replace_grid(step: Step, grid: str | None) -> Step:
     if grid is None or step.op != "splice":
         return step
     return dataclasses.replace(step, params=dataclasses.replace(step.params, grid=grid))
+
+
+class LaterChain:
+    """What runs after an edit, shared by the ``manipulate`` and ``document_forgery`` records
+    (fields ``ops``, ``then``, ``ladder``, ``save``, ``quality``, ``subsampling``, ``backend``,
+    ``rungs``, ``chains``): ``then`` steps, or a ``ladder`` of them, then the output encoder
+    (``save``) unless the chain ends with one."""
+
+    def _check_later(self) -> None:
+        """``then`` made concrete, ``ladder`` parsed into ``rungs``, and ``save`` settled."""
+        steps = concrete_steps(self.then, "then")
+        object.__setattr__(self, "then", steps)
+        if self.ladder is not None:
+            object.__setattr__(self, "rungs", parse_ladder(self.ladder, self.ops))
+        elif steps and OPS.get(steps[-1].op).encoder is not None:
+            if self.save is not None or self.quality is not None:
+                raise ConfigError(
+                    f"save: then ends with the encoder {steps[-1].op!r}, which writes the file; "
+                    f"leave save and quality out, got save={self.save} quality={self.quality}"
+                )
+            return
+        object.__setattr__(self, "save", self.save or "png")
+        check_output(self.save, self.quality)
+
+    def bind_presets(self, presets: Mapping[str, Any], path: str) -> Any:
+        """A copy holding the chains of the presets the ladder names (unknown: config error)."""
+        chains = bind_ladder(self.rungs, presets, path)
+        bound = dataclasses.replace(self)
+        object.__setattr__(bound, "chains", chains)
+        return bound
+
+    def output(self, steps: tuple[Step, ...]) -> tuple[Step, ...]:
+        """``steps`` and, unless they end with one, the output encoder (``save``)."""
+        if steps and OPS.get(steps[-1].op).encoder is not None:
+            return steps
+        return (*steps, output_step(self.save, self.quality, self.subsampling, self.backend))

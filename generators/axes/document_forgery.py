@@ -22,22 +22,20 @@ with it, each level's steps end with an encoder or get ``save``.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
 from dataclasses import field
 from typing import Any
 
 from ..core.errors import ConfigError
 from ..core.messages import short_repr
 from ..core.records import record, spec, to_plain
-from ..ops import OPS, Step, canonical_chain
+from ..ops import Step, canonical_chain
 from ..ops.doc_forgery import FONT_CHANGES
 from ..ops.jpeg import SUBSAMPLINGS
 from ..ops.print_scan import fill_print_scan
-from ._base import AxisDef, Level, PlanContext, check_output, output_step, register_axis
+from ._base import AxisDef, Level, PlanContext, register_axis
 from ._doc_edits import REPLACE_KINDS, SPLICE_KINDS, TEXT_KINDS, draw_doc_edit
 from ._edits import DONOR_MODES
-from ._ladder import Rung, bind_ladder, concrete_steps, parse_ladder, rung_steps
+from ._ladder import LaterChain, Rung, rung_steps
 
 __all__ = ["DocumentForgeryParams", "plan_document_forgery", "DOCUMENT_FORGERY_OPS", "AUTHENTIC"]
 
@@ -47,7 +45,7 @@ _ALL_KINDS = tuple(dict.fromkeys((*TEXT_KINDS, *SPLICE_KINDS, "logo")))
 
 
 @record
-class DocumentForgeryParams:
+class DocumentForgeryParams(LaterChain):
     """Which forgery ``ops`` (``per_op`` variants each); text_replace's field ``kinds`` and
     ``font_changes``; splice_document's ``splice_kinds`` and ``donor``; the authentic ``twin``;
     later steps ``then``, an optional ``ladder`` and the output (``save`` png | jpeg)."""
@@ -86,32 +84,7 @@ class DocumentForgeryParams:
                     f"ops[{i}]: must be one of {', '.join(DOCUMENT_FORGERY_OPS)}; "
                     f"got {short_repr(op)}"
                 )
-        steps = concrete_steps(self.then, "then")
-        object.__setattr__(self, "then", steps)
-        if self.ladder is not None:
-            object.__setattr__(self, "rungs", parse_ladder(self.ladder, self.ops))
-        elif steps and OPS.get(steps[-1].op).encoder is not None:
-            if self.save is not None or self.quality is not None:
-                raise ConfigError(
-                    f"save: then ends with the encoder {steps[-1].op!r}, which writes the file; "
-                    f"leave save and quality out, got save={self.save} quality={self.quality}"
-                )
-            return
-        object.__setattr__(self, "save", self.save or "png")
-        check_output(self.save, self.quality)
-
-    def bind_presets(self, presets: Mapping[str, Any], path: str) -> DocumentForgeryParams:
-        """A copy holding the chains of the presets the ladder names (unknown: config error)."""
-        chains = bind_ladder(self.rungs, presets, path)
-        bound = dataclasses.replace(self)
-        object.__setattr__(bound, "chains", chains)
-        return bound
-
-    def output(self, steps: tuple[Step, ...]) -> tuple[Step, ...]:
-        """``steps`` and, unless they end with one, the output encoder (``save``)."""
-        if steps and OPS.get(steps[-1].op).encoder is not None:
-            return steps
-        return (*steps, output_step(self.save, self.quality, self.subsampling, self.backend))
+        self._check_later()
 
 
 def _filled(steps: tuple[Step, ...], ctx: PlanContext, level: str) -> tuple[Step, ...]:

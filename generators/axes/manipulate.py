@@ -30,20 +30,18 @@ bytes), so detection stays balanced and paired at every level.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
 from dataclasses import field
 from typing import Any
 
 from ..core.errors import ConfigError
 from ..core.messages import short_repr
 from ..core.records import record, spec, to_plain
-from ..ops import OPS, Step, canonical_chain
+from ..ops import Step, canonical_chain
 from ..ops.jpeg import SUBSAMPLINGS
 from ..ops.regions import REGION_SHAPES
-from ._base import AxisDef, Level, PlanContext, check_output, output_step, register_axis
+from ._base import AxisDef, Level, PlanContext, register_axis
 from ._edits import DONOR_MODES, GRIDS, draw_edit
-from ._ladder import Rung, bind_ladder, concrete_steps, parse_ladder, replace_grid, rung_steps
+from ._ladder import LaterChain, Rung, concrete_steps, replace_grid, rung_steps
 
 __all__ = ["ManipulateParams", "plan_manipulate", "MANIPULATE_OPS", "AUTHENTIC"]
 
@@ -52,7 +50,7 @@ AUTHENTIC = "authentic"
 
 
 @record
-class ManipulateParams:
+class ManipulateParams(LaterChain):
     """Which manipulation ops (``per_op`` variants each), region ``shapes`` and ``size`` [min,
     max] (fraction of the shorter image side), ``feather`` (px), the authentic ``twin``, splice
     ``donor`` / ``donor_chain`` / ``grid`` / ``shift``, later steps ``then``, an optional
@@ -95,20 +93,7 @@ class ManipulateParams:
         if lo > hi:
             raise ConfigError(f"size: min must not exceed max, got [{lo:g}, {hi:g}]")
         self._check_splice()
-        steps = concrete_steps(self.then, "then")
-        object.__setattr__(self, "then", steps)
-        if self.ladder is not None:
-            rungs = parse_ladder(self.ladder, self.ops)
-            object.__setattr__(self, "rungs", rungs)
-        elif steps and OPS.get(steps[-1].op).encoder is not None:
-            if self.save is not None or self.quality is not None:
-                raise ConfigError(
-                    f"save: then ends with the encoder {steps[-1].op!r}, which writes the file; "
-                    f"leave save and quality out, got save={self.save} quality={self.quality}"
-                )
-            return
-        object.__setattr__(self, "save", self.save or "png")
-        check_output(self.save, self.quality)
+        self._check_later()
 
     def _check_splice(self) -> None:
         if self.shift == (0, 0):
@@ -119,19 +104,6 @@ class ManipulateParams:
         if self.donor_chain or self.grid != "any":
             key = "donor_chain" if self.donor_chain else "grid"
             raise ConfigError(f"{key}: only used by splice; add splice to ops or remove {key}")
-
-    def bind_presets(self, presets: Mapping[str, Any], path: str) -> ManipulateParams:
-        """A copy holding the chains of the presets the ladder names (unknown: config error)."""
-        chains = bind_ladder(self.rungs, presets, path)
-        bound = dataclasses.replace(self)
-        object.__setattr__(bound, "chains", chains)
-        return bound
-
-    def output(self, steps: tuple[Step, ...]) -> tuple[Step, ...]:
-        """``steps`` and, unless they end with one, the output encoder (``save``)."""
-        if steps and OPS.get(steps[-1].op).encoder is not None:
-            return steps
-        return (*steps, output_step(self.save, self.quality, self.subsampling, self.backend))
 
 
 def _edits(p: ManipulateParams, ctx: PlanContext) -> list[tuple[str, Step]]:
