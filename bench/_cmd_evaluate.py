@@ -261,11 +261,16 @@ def run(args: argparse.Namespace) -> int:
     import degradebench as db
     from degradebench.evaluators._distributed import check_scheduler
     from degradebench.evaluators._input_config import load_input_config_file, parse_set_options
+    from degradebench.evaluators._prefetch import prefetch_input, warm_cuda
 
     folds = parse_folds(args.folds)  # before the model loads: a typo fails fast
     check_scheduler(args.scheduler)
     file_cfg = load_input_config_file(args.input_config) if args.input_config else None
     sets = parse_set_options(args.set_)
+    # While the model file imports (seconds for torchvision), CUDA starts and the manifest is
+    # read and hashed in the background; evaluate() takes them (the same errors, later).
+    warm_cuda(args.device)
+    prefetch_input(args.manifest, folds)
     started = process_age()
     t = time.perf_counter()
     model = db.load_model(

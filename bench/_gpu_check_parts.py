@@ -9,7 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["decode_check", "batches_alone", "batches_profile", "gpu_tests", "markdown"]
+__all__ = ["decode_check", "batches_alone", "batches_profile", "decode_scaling", "gpu_tests",
+           "markdown"]  # fmt: skip
 
 
 def _tail(text: str, n: int = 1500) -> str:
@@ -82,6 +83,37 @@ def batches_alone(subset: Path, size: int, batch: int, device: str = "cuda") -> 
     _sync(torch.device(device))
     seconds = time.perf_counter() - t
     return {"images": n, "seconds": round(seconds, 2), "images_per_s": round(n / seconds, 1)}
+
+
+def decode_scaling(subset: Path, size: int, batch: int, settings: list[tuple[int, bool]],
+                   max_images: int = 16384) -> dict:  # fmt: skip
+    """The CPU decode pool alone (read, sha256, decode, fit into the shared ring; no model, no
+    GPU): images per second for each (workers, channels-last) setting, on the same first
+    ``max_images`` rows of ``subset``: the ceiling the evaluate loop can reach with CPU decoding."""
+    from degradebench.evaluators._pipe_plan import row_bytes, slot_bytes
+    from degradebench.evaluators._pipeline import DecodePool, SlabRing
+
+    ds, plan = _subset_batches(subset, size, batch)
+    plan = plan[: max(1, max_images // batch)]
+    n_rows = sum(len(b) for b in plan)
+    nbytes = slot_bytes(plan, row_bytes(__import__("pandas").DataFrame(index=range(n_rows)),
+                                        ds.cfg, 0))  # fmt: skip
+    out: dict = {"images": n_rows, "settings": {}}
+    for workers, hwc in settings:
+        ring = SlabRing(max(2, workers + 3), nbytes, shared=workers > 0, pin=False)
+        pool = DecodePool(ds, plan, ring, workers, hwc=hwc)
+        t = time.perf_counter()
+        try:
+            for _, slot in pool:
+                ring.release(slot)
+        finally:
+            pool.close()
+        seconds = time.perf_counter() - t
+        out["settings"][f"{workers}w_{'nhwc' if hwc else 'nchw'}"] = {
+            "workers": workers, "hwc": hwc, "seconds": round(seconds, 3),
+            "images_per_s": round(n_rows / seconds, 1),
+            "per_worker_img_s": round(n_rows / seconds / max(workers, 1), 1)}  # fmt: skip
+    return out
 
 
 def _subset_batches(subset: Path, size: int, batch: int):
@@ -211,7 +243,7 @@ def gpu_tests(timeout: float = 120) -> dict:
     """The CUDA tests (nvJPEG, the slab ring and device-resident outputs vs CPU) on this machine."""
     root = Path(__file__).resolve().parents[1]
     files = [root / "tests" / f for f in ("test_gpu_decode.py", "test_eval_pipeline_speed.py",
-                                          "test_evaluators_pipeline.py")]  # fmt: skip
+                                          "test_evaluators_pipeline.py", "test_prefetch.py")]  # fmt: skip
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *map(str, files),
            "-m", "gpu", "-rs"]  # fmt: skip
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=root)
@@ -255,6 +287,14 @@ def markdown(d: dict) -> str:
                   "|---|---|" + "---|" * len(keys)]  # fmt: skip
         lines += [f"| {name} | {c['images_per_s']:,.0f} | " + " | ".join(str(c.get(k)) for k in keys)
                   + " |" for name, c in prof.items()]  # fmt: skip
+    scaling = (s.get("decode_scaling") or {}).get("settings") or {}
+    if scaling:
+        lines += ["", "| CPU decode pool alone (no model) | img/s | per worker |", "|---|---|---|"]
+        lines += [f"| {k} | {v['images_per_s']:,.0f} | {v['per_worker_img_s']:,.0f} |"
+                  for k, v in scaling.items()]  # fmt: skip
+    for name in ("command_whole_amp_cpu", "command_whole_fp32_cpu"):
+        if (s.get(name) or {}).get("timings"):
+            lines.append(f"\n{name} timings (s): {json.dumps(s[name]['timings'])}")
     for w in (s.get("dask_subset_local2") or {}).get("per_worker") or []:
         ph = {k: (round(v, 2) if isinstance(v, float) else v) for k, v in w.get("phases", {}).items()
               if k != "env"}  # fmt: skip

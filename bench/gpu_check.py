@@ -3,21 +3,19 @@
     python3 -m pip install --no-deps --no-build-isolation -e . && python3 bench/gpu_check.py
 
 For a lent GPU machine (16 cores, H100/H200, torch + torchvision, no network). It builds a
-virtual-cameras dataset (6 models x 2 devices x 1,191 scenes, 256 px), generates the jpeg-ladder
-(13 levels + clean: 200,088 variants) and a 1,200-source subset (16,800) with ``--jobs`` = all
-cores, then, with a torchvision ResNet-50 (no weights, 6 classes, a ``python:`` model file),
-224 centre crop, ImageNet mean/std, batch 256, channels-last, measures in order of importance:
-forward-only img/s on tensors already on the GPU (AMP, fp32); the evaluate loop (run.json) on
-the subset, decode cpu (AMP, fp32); ``gpu_batches_profile`` (GPU decode with no model: phase
-timings per batch and per file, reader threads 4/8/16 vs processes, decode_jpeg chunks, the GIL
-probe) and a subset loop with its fastest setting; the whole set's generation, its whole
-``evaluate`` command (AMP, default bootstrap) and fp32 loop; ``evaluate --scheduler local:2``
-with each Dask worker's phases; then, with budget to spare, what the first GPU run measured
-(fp32 GPU decode loop, nvJPEG vs CPU pixels, the GPU tests). A failing step is recorded and the
-rest go on; a step that would pass ``--budget`` (default 215 s) is skipped and says so.
-``gpu_check.json`` and ``gpu_check.md`` go to ``--out`` (default ``$OUT``), rewritten after
-every step. ``--tiny``: the
-same steps on the CPU with a few sources and a tiny model (a test runs it).
+virtual-cameras dataset (6 models x 2 devices x 1,191 scenes, 256 px), generates a 1,200-source
+subset of the jpeg-ladder (13 levels + clean: 16,800 variants) and the whole set (200,088) with
+``--jobs`` = all cores, then, with a torchvision ResNet-50 (no weights, 6 classes, a ``python:``
+model file), 224 centre crop, ImageNet mean/std, batch 256, channels-last, measures in order of
+importance: forward-only img/s on tensors already on the GPU (AMP, fp32); the CPU decode pool
+alone (no model: the ceiling of CPU decoding, channels-last vs CHW tiles); the GPU tests; on the
+whole set the evaluate loop (run.json, AMP and fp32), the whole ``evaluate`` command (default
+bootstrap, with run.json's phase timings), the GPU-decode loop and its agreement with the CPU
+decode; ``evaluate --scheduler local:2`` with each Dask worker's phases; the subset loops. A
+failing step is recorded and the rest go on; a step that would pass ``--budget`` (default
+420 s) is skipped and says so. ``gpu_check.json`` and ``gpu_check.md`` go to ``--out``
+(default ``$OUT``), rewritten after every step. ``--tiny``: the same steps on the CPU with a few
+sources and a tiny model (a test runs it).
 """
 
 from __future__ import annotations
@@ -34,7 +32,7 @@ import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from degradebench._gpu_check_parts import batches_profile, decode_check, gpu_tests, markdown
+from degradebench._gpu_check_parts import decode_scaling, gpu_tests, markdown
 
 T0 = time.perf_counter()
 
@@ -289,7 +287,8 @@ def cli_evaluate(spec: str, manifest: Path, res: Path, sizes: Sizes, amp: bool, 
             "images_per_s_wall": round(n / seconds, 1),
             "loop_images_per_s": round(thr.get("images_per_s", 0.0), 1),
             "seconds_total_in_run_json": run.get("seconds_total"),
-            "workers": run.get("config", {}).get("workers"), "stderr_tail": _tail(err, 600)}  # fmt: skip
+            "workers": run.get("config", {}).get("workers"), "timings": run.get("timings"),
+            "pipeline": thr.get("pipeline"), "stderr_tail": _tail(err, 600)}  # fmt: skip
 
 
 def _est(n: int, rate: float | None, overhead: float, fallback: float) -> float:
@@ -315,65 +314,48 @@ def dask_evaluate(spec: str, manifest: Path, res: Path, sizes: Sizes, n: int,
             "stderr_tail": _tail(err, 400)}  # fmt: skip
 
 
-def _gpu_decode_steps(rep: Report, model, work: Path, sizes: Sizes) -> None:
-    """The decode profile (no model), then a subset loop with its fastest setting."""
-    from degradebench.evaluators import _gpu_decode
-
-    prof = rep.step("gpu_batches_profile", batches_profile, work / "subset", sizes.input_size,
-                    sizes.batch, estimate_s=40)  # fmt: skip
-    best = (prof or {}).get("best") or {"name": "default", "threads": 8, "options": {}}
-    _gpu_decode.DEFAULT_OPTIONS = _gpu_decode.GpuDecodeOptions(**best["options"])
-    try:
-        rep.step("loop_subset_amp_gpu", loop, model, work / "subset", work / "res" /
-                 "subset_amp_gpu", replace(sizes, workers=best["threads"]), True, "gpu",
-                 estimate_s=15)  # fmt: skip
-    finally:
-        _gpu_decode.DEFAULT_OPTIONS = _gpu_decode.GpuDecodeOptions()
-    if "loop_subset_amp_gpu" in rep.data["steps"]:
-        rep.data["steps"]["loop_subset_amp_gpu"]["gpu_decode_setting"] = best
-
-
 def _evaluations(rep: Report, model, spec: str, work: Path, sizes: Sizes, config: Path,
                  root: Path, jobs: int) -> None:  # fmt: skip
-    """In order of importance, each under the budget: subset loops (decode cpu), the GPU
-    decode profile and its best subset loop, the whole set (generated here), its command (AMP)
-    and fp32 loop, the Dask run; last, what the first GPU run already measured."""
-    rates: dict[tuple[str, str], float] = {}
-    for p in ("amp", "fp32"):
-        r = rep.step(f"loop_subset_{p}_cpu", loop, model, work / "subset",
-                     work / "res" / f"subset_{p}_cpu", sizes, p == "amp", "cpu",
-                     estimate_s=10 if sizes is FULL else 1)  # fmt: skip
-        if r:
-            rates[(p, "cpu")] = r["loop_images_per_s"]
-    cuda = sizes.device == "cuda"
+    """In order of importance, each under the budget: the CPU decode pool alone, the GPU tests
+    (the new paths agree with the CPU), the whole set (generated here): its loops (AMP, fp32),
+    its whole commands with their timings, its GPU-decode loop; the Dask run; subset loops."""
+    cuda, full = sizes.device == "cuda", sizes is FULL
+    fo = {p: (rep.data["steps"].get(f"forward_only_{p}") or {}).get("images_per_s")
+          for p in ("amp", "fp32")}  # fmt: skip
+    w = max(1, (os.cpu_count() or 2) - 1)
+    rep.step("decode_scaling", decode_scaling, work / "subset", sizes.input_size, sizes.batch,
+             [(w, True), (w, False), (max(1, w // 2), True)], 16384 if full else 64,
+             estimate_s=10 if full else 1)  # fmt: skip
     if cuda:
-        _gpu_decode_steps(rep, model, work, sizes)
+        rep.step("pytest_gpu", gpu_tests, estimate_s=20)
     whole = rep.step("generate_whole", generate, config, root, work / "whole", jobs,
-                     min(rep.left(), 150), estimate_s=75 if sizes is FULL else 1)  # fmt: skip
+                     min(rep.left(), 150), estimate_s=80 if full else 1)  # fmt: skip
     if whole:
         n = whole["variants"]
-        r = rep.step("command_whole_amp_cpu", cli_evaluate, spec, work / "whole",
-                     work / "res" / "command_amp_cpu", sizes, True, "cpu", rep.left(),
-                     estimate_s=_est(n, rates.get(("amp", "cpu")), 20, 40))  # fmt: skip
-        if r:
-            rep.data["steps"]["loop_whole_amp_cpu"] = {
-                "loop_images_per_s": r["loop_images_per_s"], "from": "command_whole_amp_cpu"}
-        rep.step("loop_whole_fp32_cpu", loop, model, work / "whole", work / "res" / "whole_fp32",
-                 sizes, False, "cpu", estimate_s=_est(n, rates.get(("fp32", "cpu")), 5, 30))  # fmt: skip
+        for p in ("amp", "fp32"):
+            rep.step(f"loop_whole_{p}_cpu", loop, model, work / "whole", work / "res" /
+                     f"whole_{p}_cpu", sizes, p == "amp", "cpu",
+                     estimate_s=_est(n, 0.8 * fo[p] if fo[p] else None, 6, 30))  # fmt: skip
+        for p in ("amp", "fp32"):
+            rep.step(f"command_whole_{p}_cpu", cli_evaluate, spec, work / "whole", work / "res" /
+                     f"command_{p}_cpu", sizes, p == "amp", "cpu", rep.left(),
+                     estimate_s=_est(n, 0.8 * fo[p] if fo[p] else None, 16, 40))  # fmt: skip
+        if cuda:
+            rep.step("loop_whole_amp_gpu", loop, model, work / "whole", work / "res" /
+                     "whole_amp_gpu", replace(sizes, workers=8), True, "gpu",
+                     estimate_s=_est(n, 0.5 * fo["amp"] if fo["amp"] else None, 6, 40))  # fmt: skip
+            a, b = work / "res" / "whole_amp_cpu", work / "res" / "whole_amp_gpu"
+            if (a / "predictions.parquet").is_file() and (b / "predictions.parquet").is_file():
+                rep.step("agreement_whole_amp", agreement, a, b)
     if importlib.util.find_spec("distributed") is not None:
         rep.step("dask_subset_local2", dask_evaluate, spec, work / "subset", work / "res" /
                  "dask2", sizes, 2, max(rep.left(), 60), estimate_s=25 if cuda else 1)  # fmt: skip
     else:
         rep.data["skipped"]["dask_subset_local2"] = "distributed is not importable"
-    if cuda:  # figures the first GPU run already has: only with budget to spare
-        rep.step("loop_subset_fp32_gpu", loop, model, work / "subset",
-                 work / "res" / "subset_fp32_gpu", sizes, False, "gpu", estimate_s=8)  # fmt: skip
-        for p in ("amp", "fp32"):
-            a, b = work / "res" / f"subset_{p}_cpu", work / "res" / f"subset_{p}_gpu"
-            if (a / "predictions.parquet").is_file() and (b / "predictions.parquet").is_file():
-                rep.step(f"agreement_subset_{p}", agreement, a, b)
-        rep.step("decode_check", decode_check, work / "subset", estimate_s=5)
-        rep.step("pytest_gpu_decode", gpu_tests, estimate_s=20)
+    for p in ("amp", "fp32"):  # start-up dominated at 16,800: comparable with earlier runs
+        rep.step(f"loop_subset_{p}_cpu", loop, model, work / "subset",
+                 work / "res" / f"subset_{p}_cpu", sizes, p == "amp", "cpu",
+                 estimate_s=6 if full else 1)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -384,14 +366,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tiny", action="store_true", help="a tiny CPU run that tests this script")
     ap.add_argument("--jobs", type=int, help="generation jobs (default: all cores)")
     ap.add_argument("--budget", type=float, help="seconds: steps that would end later are "
-                    "skipped (default 215: with ~20 s of install, 240 s in all; --tiny 300)")  # fmt: skip
+                    "skipped (default 420: with ~20 s of install, 440 s in all; --tiny 300)")  # fmt: skip
     args = ap.parse_args(argv)
     sizes = TINY if args.tiny else FULL
     out = args.out or Path(os.environ.get("OUT") or "gpu_check_out")
     work = args.work or Path(tempfile.mkdtemp(prefix="gpu_check_"))
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     jobs = args.jobs or cpus or 1
-    budget = args.budget or (300.0 if args.tiny else 215.0)
+    budget = args.budget or (300.0 if args.tiny else 420.0)
     import degradebench as db
     import degradebench.generators as gen
 

@@ -29,12 +29,13 @@ from ._forensic_eval import (
     select_axes,
 )
 from ._localize import LocalizeSpec
-from ._manifest_in import ManifestInput, class_list, load_manifest, read_input
+from ._manifest_in import ManifestInput, class_list, load_manifest
 from ._overlays import MapWriter, choose_overlays
 from ._predictions import localization_predictions, predictions_frame
+from ._prefetch import EarlyBootstrap, take_input
 from ._reuse import key_sha256, results_key, reusable
 from ._runinfo import PhaseClock, run_info
-from ._runner import run_model
+from ._runner import resolve_device, run_model
 from ._target import DEFAULT, Target, regression_predictions, resolve_target
 from .models import Model, load_model
 from .results import ERROR_COLUMNS, RESULT_FILES, ResultsLock, read_results, write_results
@@ -132,8 +133,15 @@ def _errors_frame(run, mi: ManifestInput, out: Path) -> pd.DataFrame:
     return errors
 
 
-def _metrics(preds: pd.DataFrame, mi: ManifestInput, settings: dict, baseline) -> dict:
-    boot = M.Bootstrap(preds["source_id"], n_boot=settings["bootstrap"], seed=settings["seed"])
+def _boot(preds: pd.DataFrame, settings: dict, early: EarlyBootstrap | None) -> M.Bootstrap:
+    if early is not None:
+        return early.get(preds["source_id"])
+    return M.Bootstrap(preds["source_id"], n_boot=settings["bootstrap"], seed=settings["seed"])
+
+
+def _metrics(preds: pd.DataFrame, mi: ManifestInput, settings: dict, baseline,
+             early: EarlyBootstrap | None = None) -> dict:  # fmt: skip
+    boot = _boot(preds, settings, early)
     summary, cells = M.level_metrics(preds, boot, tuple(settings["topk"]))
     curves, curve_cells = M.curve_metrics(preds, boot)
     figs = M.compute_figures(
@@ -152,10 +160,11 @@ def _metrics(preds: pd.DataFrame, mi: ManifestInput, settings: dict, baseline) -
             "figures": figs.status, "pairing": pairing, "warnings": warnings}  # fmt: skip
 
 
-def _regression_metrics(preds: pd.DataFrame, settings: dict) -> dict:
+def _regression_metrics(preds: pd.DataFrame, settings: dict,
+                        early: EarlyBootstrap | None = None) -> dict:  # fmt: skip
     """summary and curves rows of a regression target (``mae``, ``rmse``, ``within_5`` per
     level and curve point); no axis figures (they are built on accuracy and flip rate)."""
-    boot = M.Bootstrap(preds["source_id"], n_boot=settings["bootstrap"], seed=settings["seed"])
+    boot = _boot(preds, settings, early)
     summary, _ = M.level_metrics(preds, boot, metrics=M.regression_metrics())
     curves, _ = M.curve_metrics(preds, boot, M.regression_metrics())
     axis = M.compute_figures(preds.iloc[:0], {}, M.CurveCells(), curves, boot).frame
@@ -195,14 +204,18 @@ def _select_target(mi: ManifestInput, full: pd.DataFrame, target: str,
 def _run(model: Model, mi: ManifestInput, outp: Path, key: dict, run_kw: dict,
          scheduler: str | None, clock: PhaseClock):  # fmt: skip
     """The model over ``mi.frame``, here or sharded across Dask workers: (RunOutput, run.json's
-    ``distributed`` entry or None, the errors table); ``setup`` and ``loop`` on ``clock``."""
+    ``distributed`` entry or None, the errors table, the bootstrap drawn meanwhile or None);
+    ``setup`` and ``loop`` on ``clock``."""
+    settings = key["settings"]
+    early = _early_bootstrap(mi, run_kw["device"], settings["bootstrap"], settings["seed"],
+                             run_kw.get("localize") is not None)  # fmt: skip
     if scheduler is None:
         run, dist = run_model(model, mi.frame, mi.root, **run_kw), None
     else:
         run, dist = run_distributed(scheduler, model, mi.frame, mi.root, outp,
                                     key_sha256(key)[:16], run_kw, bool(run_kw.get("progress")))  # fmt: skip
     clock.run(run)
-    return run, dist, _errors_frame(run, mi, outp)
+    return run, dist, _errors_frame(run, mi, outp), early
 
 
 def _info(model: Model, classes: list[str], mi: ManifestInput, run, preds: pd.DataFrame,
@@ -238,7 +251,7 @@ def _model(model: Model | str, name: str | None, clock: PhaseClock) -> Model:
 
 def _score_run(run, mi: ManifestInput, model: Model, classes: list[str], tgt: Target | None,
                topk: tuple[int, ...], settings: dict, base, n_errors: int,
-               clock: PhaseClock):  # fmt: skip
+               clock: PhaseClock, early: EarlyBootstrap | None = None):  # fmt: skip
     """The predictions table and the metrics of one run (classification, regression or
     localization); ``predictions`` and ``metrics`` laps on ``clock``."""
     localize = model.input_config.task == "localization"
@@ -256,9 +269,9 @@ def _score_run(run, mi: ManifestInput, model: Model, classes: list[str], tgt: Ta
     if localize:
         res = localization_metrics(preds, settings)
     elif tgt is not None and tgt.kind == "regression":
-        res = _regression_metrics(preds, settings)
+        res = _regression_metrics(preds, settings, early)
     else:
-        res = _metrics(preds, mi, settings, base)
+        res = _metrics(preds, mi, settings, base, early)
         if tgt is not None:
             add_target_detection(preds, res, settings, classes)
     clock.lap("metrics")
@@ -310,6 +323,15 @@ def _write(outp: Path, preds: pd.DataFrame, res: dict, errors: pd.DataFrame, inf
                   before_run_json=lambda: info.update(timings=clock.done("write")))  # fmt: skip
     return EvalResult(outp, preds, res["summary"], res["axis_summary"], res["curves"], errors,
                       info)  # fmt: skip
+
+
+def _early_bootstrap(mi: ManifestInput, device: str, n_boot: int, seed: int,
+                     localize: bool) -> EarlyBootstrap | None:  # fmt: skip
+    """The bootstrap weights drawn while a GPU runs the model (on a CPU the loop needs the
+    cores: drawn after it, as before); None for a localization model (its own bootstrap)."""
+    if localize or n_boot <= 0 or resolve_device(device).type != "cuda":
+        return None
+    return EarlyBootstrap(mi.frame["source_id"], n_boot, seed)
 
 
 def _map_writer(mi: ManifestInput, model: Model, outp: Path, save_maps: bool):
@@ -386,7 +408,7 @@ def evaluate(
     model = _model(model, name, clock)
     localize = model.input_config.task == "localization"
     check_scheduler(scheduler, localize)
-    mi, full = read_input(manifest, folds)
+    mi, full, full_sha = take_input(manifest, folds)  # prefetched by the CLI, or read now
     axes_kept = select_axes(mi, axes)
     tgt, classes = _prepare(mi, full, model, target)
     _check_figures(mi)
@@ -398,7 +420,7 @@ def evaluate(
                          save_maps=bool(save_maps), no_score_px=int(no_score_px),
                          fpr=float(fpr), axes=axes_kept, decode=decode)  # fmt: skip
     clock.lap("read_manifest")
-    key = results_key(model, classes, full, settings)
+    key = results_key(model, classes, full, settings, manifest_sha=full_sha)
     run_kw = _run_kwargs(classes, tgt, device=device, batch_size=batch_size, workers=workers,
                          amp=amp, check_hash=check_hash, progress=progress,
                          channels_last=channels_last, decode=decode)  # fmt: skip
@@ -409,9 +431,9 @@ def evaluate(
         writer, chosen = _map_writer(mi, model, outp, bool(save_maps))
         run_kw["localize"] = LocalizeSpec(int(no_score_px), writer) if localize else None
         try:
-            run, dist, errors = _run(model, mi, outp, key, run_kw, scheduler, clock)
+            run, dist, errors, early = _run(model, mi, outp, key, run_kw, scheduler, clock)
             preds, res = _score_run(run, mi, model, classes, tgt, tuple(topk), settings, base,
-                                    len(errors), clock)  # fmt: skip
+                                    len(errors), clock, early)  # fmt: skip
             config = _config(settings, base, batch_size, {"decode": decode, "scheduler": scheduler,
                                                           **(extra_config or {})})  # fmt: skip
             info = _info(model, classes, mi, run, preds, errors, config, key, res, clock, dist)

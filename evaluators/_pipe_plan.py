@@ -75,7 +75,7 @@ def slot_bytes(plan: list, per_row: np.ndarray) -> int:
 
 def choose_workers(
     decode_img_s: float | None, forward_img_s: float | None, *, cores: int, n_batches: int,
-    cap: int = MAX_WORKERS,
+    cap: int = MAX_WORKERS, device_bound: bool = False,
 ) -> tuple[int, str]:  # fmt: skip
     """(decode worker processes, why) for a run.
 
@@ -83,7 +83,8 @@ def choose_workers(
     per second the model scores. Enough workers to feed the model with :data:`HEADROOM`, at
     least 1, at most ``cores - 1`` (a core for the model's loop) and ``cap``; 0 (decode in the
     main process) on one core or for a single batch. An unknown rate gives the cap (at most 8,
-    the earlier default).
+    the earlier default). ``device_bound`` (the model runs on a GPU, not on these cores): every
+    core but one (at most ``cap``), since a worker with no free slot waits and costs nothing.
     """
     limit = min(cores - 1, cap)
     if limit <= 0:
@@ -92,6 +93,8 @@ def choose_workers(
         return 0, "one batch: nothing to overlap, decoding in the main process"
     if limit == 1:
         return 1, "two cores: one decode worker, one core for the model"
+    if device_bound:  # idle workers cost nothing: they wait for a free slot of the ring
+        return limit, "model on a GPU: every core but one decodes (cores - 1, at most 16)"
     if not decode_img_s or not forward_img_s or decode_img_s <= 0 or forward_img_s <= 0:
         return min(limit, 8), "rates unknown: cores - 1, at most 8"
     need = max(1, math.ceil(HEADROOM * forward_img_s / decode_img_s))

@@ -34,33 +34,41 @@ RING_BYTES = 2 << 30  # at most 2 GiB of slabs (fewer slots for very large batch
 WORKER_TIMEOUT_S = 600  # a batch that takes longer means a stuck worker: fail, do not hang
 
 
-def fit_into(img: np.ndarray, cfg, buf: np.ndarray, offset: int) -> tuple[int, tuple, np.ndarray | None]:
-    """Fit ``img`` (RGB uint8 HxWx3) and write its tiles ``[T, 3, H, W]`` into ``buf`` from
-    ``offset``: (tiles, (H, W), None), or (tiles, (H, W), tiles array) when they do not fit.
-    The same bytes as :func:`._fit.fit_image`, one copy fewer."""
+def fit_into(img: np.ndarray, cfg, buf: np.ndarray, offset: int,
+             hwc: bool = False) -> tuple[int, tuple, np.ndarray | None]:  # fmt: skip
+    """Fit ``img`` (RGB uint8 HxWx3) and write its tiles into ``buf`` from ``offset``, as
+    ``[T, 3, H, W]`` or with ``hwc`` as ``[T, H, W, 3]`` (channels last: each tile row is one
+    copy, no transpose): (tiles, (H, W), None), or (tiles, (H, W), tiles array) when they do
+    not fit. The same bytes as :func:`._fit.fit_image` (in that layout), one copy fewer."""
     if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
         raise ValueError(f"expected an RGB uint8 HxWx3 image, got {img.dtype} {img.shape}")
     tiles = FIT_MODES.get(cfg.fit)(img, cfg)
     h, w = tiles[0].shape[:2]
     n = len(tiles)
     need = n * 3 * h * w
+    shape = (n, h, w, 3) if hwc else (n, 3, h, w)
     if offset + need > len(buf):
-        out = np.empty((n, 3, h, w), np.uint8)
+        out = np.empty(shape, np.uint8)
     else:
-        out = buf[offset : offset + need].reshape(n, 3, h, w)
+        out = buf[offset : offset + need].reshape(shape)
+    bgr = cfg.channel_order == "BGR"
     for k, tile in enumerate(tiles):
-        chw = tile.transpose(2, 0, 1)
-        np.copyto(out[k], chw[::-1] if cfg.channel_order == "BGR" else chw)
+        if hwc:
+            np.copyto(out[k], tile[:, :, ::-1] if bgr else tile)
+        else:
+            chw = tile.transpose(2, 0, 1)
+            np.copyto(out[k], chw[::-1] if bgr else chw)
     return n, (h, w), (out if offset + need > len(buf) else None)
 
 
-def fill_batch(ds: VariantDataset, rows, buf: np.ndarray) -> dict:
-    """Decode and fit ``rows`` of ``ds`` into ``buf``; the metadata the main process needs.
+def fill_batch(ds: VariantDataset, rows, buf: np.ndarray, hwc: bool = False) -> dict:
+    """Decode and fit ``rows`` of ``ds`` into ``buf`` (``hwc``: channels last, see
+    :func:`fit_into`); the metadata the main process needs.
 
     Keys: ``index``, ``counts`` (lists), ``shape`` (tile H, W or None), ``nbytes``, ``errors``
     (``(row, stage, message)``), ``masks``/``sizes`` (localization, else None), ``inline`` (the
-    whole batch's tiles when they outgrew ``buf``, else None). Images whose fitted size differs
-    from the batch's first are ``size`` errors (``fit: full`` with a wrong manifest size).
+    whole batch's tiles when they outgrew ``buf``, else None), ``hwc``. Images whose fitted size
+    differs from the batch's first are ``size`` errors (``fit: full`` with a wrong manifest size).
     """
     index: list[int] = []
     counts: list[int] = []
@@ -76,7 +84,7 @@ def fill_batch(ds: VariantDataset, rows, buf: np.ndarray) -> dict:
         if img is None:
             errors.append((item["index"], *item["error"]))
             continue
-        n, hw, out = fit_into(img, ds.cfg, buf, len(buf) + 1 if spill is not None else used)
+        n, hw, out = fit_into(img, ds.cfg, buf, len(buf) + 1 if spill is not None else used, hwc)
         if shape is None:
             shape = hw
         elif hw != shape:
@@ -84,7 +92,7 @@ def fill_batch(ds: VariantDataset, rows, buf: np.ndarray) -> dict:
             continue
         if out is not None:  # outgrew the slot: this batch travels inline
             if spill is None:
-                spill = [buf[:used].reshape(-1, 3, *shape).copy()]
+                spill = [buf[:used].reshape((-1, *shape, 3) if hwc else (-1, 3, *shape)).copy()]
             spill.append(out)
         else:
             used += n * 3 * hw[0] * hw[1]
@@ -97,7 +105,7 @@ def fill_batch(ds: VariantDataset, rows, buf: np.ndarray) -> dict:
             "errors": errors + odd,
             "masks": masks if ds.masks is not None else None,
             "sizes": sizes if ds.masks is not None else None,
-            "inline": np.concatenate(spill) if spill is not None else None}  # fmt: skip
+            "inline": np.concatenate(spill) if spill is not None else None, "hwc": hwc}  # fmt: skip
 
 
 class SlabRing:
@@ -119,13 +127,18 @@ class SlabRing:
         self.free: deque = deque((k, None) for k in range(slots))
 
     def view(self, slot: int, meta: dict) -> torch.Tensor:
-        """The batch of ``meta`` as uint8 ``[T, 3, H, W]`` (a view of the slot, or inline)."""
+        """The batch of ``meta`` as uint8 ``[T, 3, H, W]`` (a view of the slot, or inline); a
+        channels-last batch (``meta["hwc"]``) is that view of its ``[T, H, W, 3]`` bytes, dense,
+        so a copy to the device moves it in one block and keeps the layout."""
+        hwc = bool(meta.get("hwc"))
         if meta["inline"] is not None:
-            return torch.from_numpy(meta["inline"])
-        if meta["shape"] is None:
+            t = torch.from_numpy(meta["inline"])
+        elif meta["shape"] is None:
             return torch.empty((0, 3, 1, 1), dtype=torch.uint8)
-        h, w = meta["shape"]
-        return self.slab[slot, : meta["nbytes"]].view(-1, 3, h, w)
+        else:
+            h, w = meta["shape"]
+            t = self.slab[slot, : meta["nbytes"]].view((-1, h, w, 3) if hwc else (-1, 3, h, w))
+        return t.permute(0, 3, 1, 2) if hwc else t
 
     def release(self, slot: int, event=None) -> None:
         self.free.append((slot, event))
@@ -149,7 +162,8 @@ class SlabRing:
             self.pinned = False
 
 
-def _worker_loop(ds: VariantDataset, slab: torch.Tensor, tasks, results, parent: int) -> None:
+def _worker_loop(ds: VariantDataset, slab: torch.Tensor, tasks, results, parent: int,
+                 hwc: bool = False) -> None:  # fmt: skip
     """A decode worker: fill slots until told to stop (None) or the parent is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
     torch.set_num_threads(1)
@@ -165,7 +179,7 @@ def _worker_loop(ds: VariantDataset, slab: torch.Tensor, tasks, results, parent:
             return
         seq, slot, rows = task
         try:
-            meta = fill_batch(ds, rows, buf[slot])
+            meta = fill_batch(ds, rows, buf[slot], hwc)
         except Exception:  # a bug, not a bad file (those are errors in meta): report it whole
             meta = {"failure": traceback.format_exc()}
         results.put((seq, slot, meta))
@@ -173,20 +187,40 @@ def _worker_loop(ds: VariantDataset, slab: torch.Tensor, tasks, results, parent:
 
 class DecodePool:
     """Batches of ``plan`` (row positions per batch) decoded by ``workers`` processes into a
-    :class:`SlabRing`, yielded in order as ``(Batch, slot)``; the consumer calls
-    ``ring.release(slot, event)`` when the batch's tiles are no longer read."""
+    :class:`SlabRing` (``hwc``: channels last), yielded in order as ``(Batch, slot)``; the
+    consumer calls ``ring.release(slot, event)`` when the batch's tiles are no longer read.
+    ``waited``: seconds the consumer spent waiting for decoded batches (high: decode-bound)."""
 
-    def __init__(self, ds: VariantDataset, plan: list, ring: SlabRing, workers: int):
-        self.ds, self.plan, self.ring, self.workers = ds, plan, ring, workers
+    def __init__(self, ds: VariantDataset, plan: list, ring: SlabRing, workers: int,
+                 hwc: bool = False):  # fmt: skip
+        self.ds, self.plan, self.ring, self.workers, self.hwc = ds, plan, ring, workers, hwc
+        self.waited = 0.0
+        self.sent = 0  # batches handed to the workers so far
         self.procs: list = []
         if workers > 0:
             ctx = torch.multiprocessing.get_context()
             self.tasks, self.results = ctx.Queue(), ctx.Queue()
             self.procs = [ctx.Process(target=_worker_loop, daemon=True,
-                                      args=(ds, ring.slab, self.tasks, self.results, os.getpid()))
+                                      args=(ds, ring.slab, self.tasks, self.results, os.getpid(),
+                                            hwc))
                           for _ in range(workers)]  # fmt: skip
             for p in self.procs:
                 p.start()
+
+    def _send(self, seq: int) -> None:
+        """Hand every free slot a batch (waits for a slot only when batch ``seq`` is not sent)."""
+        while self.sent < len(self.plan):
+            slot = self.ring.take(block=self.sent <= seq)
+            if slot is None:
+                break
+            self.tasks.put((self.sent, slot, self.plan[self.sent]))
+            self.sent += 1
+
+    def start(self) -> None:
+        """Start decoding now (the first batches), before the consumer asks: the caller can
+        warm up the model meanwhile. Iterating starts it too."""
+        if self.procs and not self.sent:
+            self._send(0)
 
     def _batch(self, seq: int, slot: int, meta: dict) -> Batch:
         if "failure" in meta:
@@ -204,20 +238,17 @@ class DecodePool:
         if not self.procs:
             for seq, rows in enumerate(self.plan):
                 slot = self.ring.take(block=True)
-                meta = fill_batch(self.ds, rows, self.ring.slab[slot].numpy())
+                meta = fill_batch(self.ds, rows, self.ring.slab[slot].numpy(), self.hwc)
                 yield self._batch(seq, slot, meta), slot
             return
-        sent, done = 0, {}
+        done: dict = {}
         for seq in range(len(self.plan)):
-            while sent < len(self.plan):  # keep every free slot busy
-                slot = self.ring.take(block=sent <= seq)
-                if slot is None:
-                    break
-                self.tasks.put((sent, slot, self.plan[sent]))
-                sent += 1
+            self._send(seq)
+            t = time.perf_counter()
             while seq not in done:
                 got = self._receive()
                 done[got[0]] = got[1:]
+            self.waited += time.perf_counter() - t
             slot, meta = done.pop(seq)
             yield self._batch(seq, slot, meta), slot
 

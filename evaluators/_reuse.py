@@ -116,8 +116,10 @@ def manifest_sha256(manifest: pd.DataFrame) -> str:
     return hashlib.sha256(hashed.tobytes() + json.dumps(cols).encode()).hexdigest()
 
 
-def results_key(model: Model, classes: list[str], manifest: pd.DataFrame, settings: dict) -> dict:
-    """Everything the results depend on (see the module docstring)."""
+def results_key(model: Model, classes: list[str], manifest: pd.DataFrame, settings: dict,
+                manifest_sha: str | None = None) -> dict:  # fmt: skip
+    """Everything the results depend on (see the module docstring); ``manifest_sha``: the
+    frame's :func:`manifest_sha256` when it was computed already (a prefetch)."""
     return {
         "model_name": model.name,
         "model_spec": model.spec,
@@ -126,7 +128,7 @@ def results_key(model: Model, classes: list[str], manifest: pd.DataFrame, settin
         "code_sha256": _code_sha256(model),
         "input_config": model.input_config.to_dict(),
         "classes": list(classes),
-        "manifest_sha256": manifest_sha256(manifest),
+        "manifest_sha256": manifest_sha or manifest_sha256(manifest),
         "settings": settings,
     }
 

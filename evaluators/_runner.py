@@ -153,8 +153,10 @@ def _score(batch, model: Model, forward: _Forward, dev, n_classes: int, ids, cha
     cfg = model.input_config
     n = len(batch.index)
     x = normalise(batch.tiles.to(dev, non_blocking=True), cfg)
-    if channels_last:
-        x = x.contiguous(memory_format=torch.channels_last)
+    # Tiles may arrive channels last (:func:`_batches`); the model gets the layout it asked for,
+    # so the numbers do not depend on how the workers laid out the bytes.
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    x = x.contiguous(memory_format=layout)
     try:
         out = forward(x)
     except ModelError as exc:
@@ -204,25 +206,31 @@ def _sync(dev: torch.device) -> None:
         torch.cuda.synchronize(dev)
 
 
-def _probe(ds: VariantDataset, plan: list, forward: _Forward, dev: torch.device,
-           batch_size: int, channels_last: bool, limit: int) -> dict:  # fmt: skip
-    """Decode rate of one worker (a few rows decoded and fitted here) and, when the choice
-    depends on it, the model's forward rate (a zero batch of the fitted shape, timed after a
-    warm-up on CUDA)."""
+def _probe(ds: VariantDataset, plan: list) -> dict:
+    """Decode rate of one worker (a few rows decoded and fitted here), and the fitted shape."""
     rows = list(plan[0])[:8]
     t = time.perf_counter()
     meta = fill_batch(ds, rows, np.empty(0, np.uint8))  # tiles come back inline
     took = time.perf_counter() - t
     n_ok = len(meta["index"])
     h, w = meta["shape"] or (0, 0)
-    got: dict = {"decode_img_s_per_worker": n_ok / took if n_ok and took > 0 else None,
-                 "forward_img_s": None,
-                 "row_bytes": max(meta["counts"]) * 3 * h * w if n_ok else None}  # fmt: skip
-    if limit <= 1 or not n_ok or len(plan) <= 1:
-        return got
-    per_img = sum(meta["counts"]) / n_ok
+    return {"decode_img_s_per_worker": n_ok / took if n_ok and took > 0 else None,
+            "forward_img_s": None,
+            "row_bytes": max(meta["counts"]) * 3 * h * w if n_ok else None,
+            "tiles_per_image": sum(meta["counts"]) / n_ok if n_ok else None,
+            "tile_shape": (h, w) if n_ok else None}  # fmt: skip
+
+
+def _forward_probe(info: dict, ds: VariantDataset, forward: _Forward, dev: torch.device,
+                   batch_size: int, channels_last: bool) -> None:  # fmt: skip
+    """The model's forward rate on a zero batch of the fitted shape (timed after a warm-up on
+    CUDA) into ``info``; on CUDA also the warm-up of the kernels the first batch would pay."""
+    if not info.get("tile_shape"):
+        return
+    h, w = info["tile_shape"]
     n_img = min(batch_size, len(ds)) if dev.type == "cuda" else min(batch_size, 8)
-    x = torch.zeros((max(1, round(n_img * per_img)), 3, h, w), dtype=torch.uint8, device=dev)
+    x = torch.zeros((max(1, round(n_img * info["tiles_per_image"])), 3, h, w), dtype=torch.uint8,
+                    device=dev)  # fmt: skip
     try:
         for _ in range(2 if dev.type == "cuda" else 1):  # the first CUDA call warms up
             _sync(dev)
@@ -231,10 +239,9 @@ def _probe(ds: VariantDataset, plan: list, forward: _Forward, dev: torch.device,
             forward(xin.contiguous(memory_format=torch.channels_last) if channels_last else xin)
             _sync(dev)
             took = time.perf_counter() - t
-        got["forward_img_s"] = n_img / took if took > 0 else None
+        info["forward_img_s"] = n_img / took if took > 0 else None
     except Exception as exc:  # the real batches will say what is wrong, with their ids
-        got["forward_probe_error"] = f"{type(exc).__name__}: {exc}"[:200]
-    return got
+        info["forward_probe_error"] = f"{type(exc).__name__}: {exc}"[:200]
 
 
 def _on_device(pool: DecodePool, ring: SlabRing, dev: torch.device):
@@ -260,15 +267,20 @@ def _on_device(pool: DecodePool, ring: SlabRing, dev: torch.device):
 
 
 def _workers(workers: int | None, ds, plan, forward, dev, batch_size, channels_last) -> dict:
-    """The decode worker count (given, or chosen from the measured rates) and its record."""
+    """The decode worker count (given, or chosen from the measured rates) and its record. With
+    the model on a GPU the forward rate is not needed for the choice (every core but one
+    decodes); it is measured once the workers run (:func:`_forward_probe`, the warm-up)."""
     if workers is not None:
         return {"workers": int(workers), "workers_chosen": "given"}
     if not plan:
         return {"workers": 0, "workers_chosen": "measured", "why": "no rows"}
     cores = cpu_cores()
-    info = _probe(ds, plan, forward, dev, batch_size, channels_last, min(cores - 1, 16))
+    info = _probe(ds, plan)
+    gpu = dev.type == "cuda"
+    if not gpu and min(cores - 1, 16) > 1 and len(plan) > 1:
+        _forward_probe(info, ds, forward, dev, batch_size, channels_last)
     n, why = choose_workers(info["decode_img_s_per_worker"], info["forward_img_s"], cores=cores,
-                            n_batches=len(plan))  # fmt: skip
+                            n_batches=len(plan), device_bound=gpu)  # fmt: skip
     return {**info, "workers": n, "workers_chosen": "measured", "why": why, "cores": cores}
 
 
@@ -294,9 +306,35 @@ def _batches(ds, manifest, plan, dev, decode: str, pipe: dict):
     w = pipe["workers"]
     slots = 2 if w == 0 else max(2, min(w + 3, RING_BYTES // nbytes))
     ring = SlabRing(slots, nbytes, shared=w > 0, pin=dev.type == "cuda")
-    pipe.update(slots=slots, slot_mb=round(nbytes / 2**20, 3), pinned=ring.pinned)
-    pool = DecodePool(ds, plan, ring, w)
+    # Channels last (HWC) when the model takes it or the model is on a GPU (which transposes
+    # for free): a worker then copies tile rows instead of transposing (~10% of its time).
+    hwc = bool(pipe.get("channels_last")) or dev.type == "cuda"
+    pipe.update(slots=slots, slot_mb=round(nbytes / 2**20, 3), pinned=ring.pinned,
+                layout="NHWC" if hwc else "NCHW")  # fmt: skip
+    pool = DecodePool(ds, plan, ring, w, hwc=hwc)
     return _on_device(pool, ring, dev), pool
+
+
+def _feed(ds, manifest, plan, forward, dev, decode: str, workers, batch_size: int,
+          channels_last: bool):  # fmt: skip
+    """(batches on ``dev``, pool or None, the pipeline's record): the decode workers chosen
+    and started; on CUDA the model's warm-up (:func:`_forward_probe`) runs while they decode
+    the first batches."""
+    if decode == "cpu":
+        pipe = {"decode": decode, **_workers(workers, ds, plan, forward, dev, batch_size,
+                                             channels_last)}  # fmt: skip
+    else:
+        pipe = {"decode": decode, "workers": workers,
+                "workers_chosen": "given" if workers else "default"}  # fmt: skip
+    pipe["channels_last"] = channels_last
+    batches, pool = _batches(ds, manifest, plan, dev, decode, pipe)
+    if dev.type == "cuda" and pipe.get("tile_shape") and pipe.get("forward_img_s") is None:
+        if pool is not None:
+            pool.start()
+        _forward_probe(pipe, ds, forward, dev, batch_size, channels_last)
+    for k in ("channels_last", "tiles_per_image", "tile_shape"):
+        pipe.pop(k, None)
+    return batches, pool, pipe
 
 
 def run_model(
@@ -347,16 +385,16 @@ def run_model(
     bar = tqdm(total=len(ds), unit="img", desc=f"evaluate {model.name}", disable=not progress,
                file=sys.stderr, dynamic_ncols=True)  # fmt: skip
     t0 = time.perf_counter()
-    pipe = {"decode": decode, **(_workers(workers, ds, plan, forward, dev, batch_size, channels_last)
-                                 if decode == "cpu" else {"workers": workers, "workers_chosen":
-                                                          "given" if workers else "default"})}  # fmt: skip
-    batches, pool = _batches(ds, manifest, plan, dev, decode, pipe)
+    batches, pool, pipe = _feed(ds, manifest, plan, forward, dev, decode, workers, batch_size,
+                                channels_last)  # fmt: skip
+    first = None
     # Each batch allocates large temporaries that glibc serves from its heap; freed, they
     # fragment it and RSS grew with the batches (bench/scale.py: ~9 KB per variant, 0.5 ->
     # 2.2 GB from 2k to 200k variants). Trimming every half second keeps it flat.
     trim = HeapTrim(every=0.5)
     try:
         for batch in batches:
+            first = first or time.perf_counter()
             trim()
             errors += [{"variant_id": variant_ids[pos], "path": paths[pos], "stage": stage,
                         "message": message} for pos, stage, message in batch.errors]  # fmt: skip
@@ -376,6 +414,9 @@ def run_model(
         if pool is not None:
             pool.close()
     seconds = time.perf_counter() - t0
+    pipe["first_batch_s"] = round(first - t0, 3) if first else None
+    if pool is not None:
+        pipe["decode_wait_s"] = round(pool.waited, 3)  # > 0 at speed: decode-bound
     return RunOutput(
         rows=rows,
         probs=probs,

@@ -144,6 +144,14 @@ def test_worker_choice(decode, forward, cores, n_batches, expected):
     assert n == expected and why
 
 
+def test_a_model_on_a_gpu_gets_every_core_but_one_to_decode():
+    # the forward rate is not needed: idle workers wait on the ring at no cost
+    assert choose_workers(1000.0, None, cores=16, n_batches=100, device_bound=True)[0] == 15
+    assert choose_workers(1000.0, 500.0, cores=64, n_batches=100, device_bound=True)[0] == 16
+    assert choose_workers(1000.0, None, cores=2, n_batches=100, device_bound=True)[0] == 1
+    assert choose_workers(1000.0, None, cores=16, n_batches=1, device_bound=True)[0] == 0
+
+
 def test_chosen_workers_and_rates_are_recorded(manifest, tmp_path):
     model = model_from_module(TinyNet(), name="t", input_config=TINY_CONFIG)
     res = evaluate(manifest, model, tmp_path / "r", device="cpu", batch_size=4, n_boot=0,
@@ -203,6 +211,47 @@ def test_fill_batch_matches_collate_with_masks_overflow_and_odd_sizes(tmp_path):
             assert all((a is None and b is None) or np.array_equal(a, b)
                        for a, b in zip(meta["masks"], want.masks))  # fmt: skip
             assert torch.equal(ring.view(0, meta), want.tiles)
+
+
+@pytest.mark.parametrize("cfg", [{"input_size": [8, 8], "fit": "tile", "channel_order": "BGR"},
+                                 {"input_size": [8, 8], "fit": "full"},
+                                 {"input_size": [10, 10], "fit": "center_crop"}],
+                         ids=["tile-bgr", "full", "center_crop"])  # fmt: skip
+def test_channels_last_batches_hold_the_same_tiles(tmp_path, cfg):
+    names = _pngs(tmp_path, [(20, 24), (20, 24), (13, 9), (20, 24)])
+    ds = VariantDataset(tmp_path, names + ["gone.png"], None, resolve_input_config(cfg))
+    want = collate([ds[i] for i in range(5)])
+    for nbytes in (1 << 16, 700):  # in the slot, and inline
+        ring = SlabRing(1, nbytes, shared=False, pin=False)
+        meta = fill_batch(ds, range(5), ring.slab[0].numpy(), hwc=True)
+        assert meta["hwc"] and (meta["inline"] is None) == (nbytes > 700)
+        tiles = ring.view(0, meta)
+        assert torch.equal(tiles, want.tiles) and meta["errors"] == want.errors
+        # channels last in memory, dense: one block copy to the device keeps the layout
+        assert tiles.is_contiguous(memory_format=torch.channels_last)
+        assert tiles.to("cpu", copy=True).stride() == tiles.stride()
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_the_workers_layout_does_not_change_the_numbers(manifest, channels_last):
+    """Channels-last tiles (with --channels-last, or on a GPU) and CHW tiles give bit-identical
+    probabilities: the model gets the layout it asked for either way."""
+    torch.manual_seed(0)
+    model = model_from_module(TinyNet(), name="t", input_config=TINY_CONFIG)
+    df = read_manifest(manifest)
+    runs = {}
+    for hwc in (False, True):
+        orig = _pipeline.DecodePool.__init__
+
+        def init(self, *a, _hwc=hwc, _orig=orig, **kw):
+            _orig(self, *a, **{**kw, "hwc": _hwc})
+
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(_pipeline.DecodePool, "__init__", init)
+            runs[hwc] = run_model(model, df, manifest, n_classes=3, device="cpu", batch_size=4,
+                                  workers=2, progress=False, channels_last=channels_last)  # fmt: skip
+    np.testing.assert_array_equal(runs[False].probs, runs[True].probs)
+    assert runs[True].pipeline["layout"] == ("NHWC" if channels_last else "NCHW")
 
 
 def test_pool_yields_batches_in_order_from_shared_slots(tmp_path):
@@ -305,7 +354,9 @@ def test_gpu_decode_is_refused_with_a_reason_when_it_cannot_run(manifest):
 
 
 @pytest.mark.gpu
-def test_cuda_pipeline_matches_cpu(manifest):
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("workers", [2, None])
+def test_cuda_pipeline_matches_cpu(manifest, channels_last, workers):
     if not torch.cuda.is_available():
         pytest.skip("needs CUDA")
     df = read_manifest(manifest)
@@ -313,6 +364,9 @@ def test_cuda_pipeline_matches_cpu(manifest):
     cpu = run_model(model_from_module(net, name="t", input_config=TINY_CONFIG), df, manifest,
                     n_classes=3, device="cpu", batch_size=4, workers=0, progress=False)  # fmt: skip
     gpu = run_model(model_from_module(net, name="t", input_config=TINY_CONFIG), df, manifest,
-                    n_classes=3, device="cuda", batch_size=4, workers=2, progress=False)  # fmt: skip
-    assert gpu.pipeline["pinned"] is True
+                    n_classes=3, device="cuda", batch_size=4, workers=workers, progress=False,
+                    channels_last=channels_last)  # fmt: skip
+    assert gpu.pipeline["pinned"] is True and gpu.pipeline["layout"] == "NHWC"
+    if workers is None:  # chosen without a forward probe: every core but one, warm-up measured
+        assert gpu.pipeline["why"].startswith("model on a GPU") and gpu.pipeline["forward_img_s"]
     np.testing.assert_allclose(gpu.probs, cpu.probs, atol=1e-4)

@@ -301,9 +301,13 @@ def test_gpu_check_tiny_runs_every_step(tmp_path):
     assert steps["generate_subset"]["variants"] == 6 * 14
     assert steps["generate_whole"]["variants"] == 12 * 14
     for name in ("build_dataset", "forward_only_amp", "forward_only_fp32", "loop_subset_amp_cpu",
-                 "loop_subset_fp32_cpu", "loop_whole_fp32_cpu", "command_whole_amp_cpu"):
+                 "loop_subset_fp32_cpu", "loop_whole_amp_cpu", "loop_whole_fp32_cpu",
+                 "command_whole_amp_cpu", "command_whole_fp32_cpu", "decode_scaling"):  # fmt: skip
         assert name in steps, (name, res["errors"], res["skipped"])
     assert steps["command_whole_amp_cpu"]["images"] == 12 * 14
+    assert set(steps["command_whole_amp_cpu"]["timings"]) >= {"loop", "metrics", "read_manifest"}
+    scaling = steps["decode_scaling"]["settings"]
+    assert len(scaling) >= 2 and all(v["images_per_s"] > 0 for v in scaling.values())
     assert steps["loop_subset_amp_cpu"]["images"] == 6 * 14
     assert not res["errors"], res["errors"]
     if "dask_subset_local2" in steps:  # distributed importable: per-worker phases recorded
@@ -313,7 +317,7 @@ def test_gpu_check_tiny_runs_every_step(tmp_path):
     else:
         assert "dask_subset_local2" in res["skipped"]
     # No CUDA here: the GPU steps do not run
-    assert "gpu_batches_profile" not in steps and "loop_subset_amp_gpu" not in steps
+    assert "pytest_gpu" not in steps and "loop_whole_amp_gpu" not in steps
     md = (out / "gpu_check.md").read_text()
     assert "| evaluate loop, whole, decode cpu |" in md and "forward only" in md
     assert "[" in p.stdout and "results:" in p.stdout  # progress lines as it goes

@@ -28,9 +28,7 @@ class Bootstrap:
     """
 
     def __init__(self, source_ids, n_boot: int = 1000, seed: int = 0, ci: float = 0.95):
-        ids = source_ids.to_numpy(dtype=object) if hasattr(source_ids, "to_numpy") else None
-        ids = list(source_ids) if ids is None else ids
-        self.sources = pd.Index(pd.unique(pd.Series(ids, dtype=object)))
+        self.sources = self.unique_sources(source_ids)
         self.n_boot = int(n_boot)
         self.ci = ci
         s = len(self.sources)
@@ -41,6 +39,13 @@ class Bootstrap:
             )
         else:
             self.weights = np.zeros((0, s))
+
+    @staticmethod
+    def unique_sources(source_ids) -> pd.Index:
+        """The distinct source ids in order of first appearance (the weights' columns)."""
+        ids = source_ids.to_numpy(dtype=object) if hasattr(source_ids, "to_numpy") else None
+        ids = list(source_ids) if ids is None else ids
+        return pd.Index(pd.unique(pd.Series(ids, dtype=object)))
 
     def codes(self, source_ids) -> np.ndarray:
         """Each row's position in :attr:`sources`.
