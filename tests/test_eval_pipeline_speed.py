@@ -274,6 +274,28 @@ def test_pool_yields_batches_in_order_from_shared_slots(tmp_path):
     assert seen == [[0, 1, 2], [3, 4, 5], [6]] and not pool.procs
 
 
+def test_a_started_pool_decodes_before_it_is_asked(tmp_path):
+    """On a GPU the pool starts first and the model warms up meanwhile: the first batches are
+    handed out at start(), and iterating afterwards still yields every batch once, in order."""
+    names = _pngs(tmp_path, [(16, 16)] * 7)
+    cfg = resolve_input_config({"input_size": [8, 8], "fit": "center_crop"})
+    ds = VariantDataset(tmp_path, names, None, cfg)
+    plan = [range(0, 3), range(3, 6), range(6, 7)]
+    ring = SlabRing(2, 3 * 3 * 8 * 8, shared=True, pin=False)
+    pool = DecodePool(ds, plan, ring, workers=1, hwc=True)
+    try:
+        pool.start()
+        assert pool.sent == 2  # one batch per free slot
+        seen = []
+        for batch, slot in pool:
+            assert torch.equal(batch.tiles, collate([ds[i] for i in plan[len(seen)]]).tiles)
+            seen.append(batch.index.tolist())
+            ring.release(slot)
+    finally:
+        pool.close()
+    assert seen == [[0, 1, 2], [3, 4, 5], [6]] and pool.waited >= 0.0
+
+
 def test_row_bytes_and_plan_follow_the_manifest_sizes():
     df = pd.DataFrame({"height": [20, 8, None, 30], "width": [24, 8, 9, 16]})
     tile = resolve_input_config({"input_size": [8, 8], "fit": "tile", "max_tiles": 4})
