@@ -28,6 +28,7 @@ from degradebench.evaluators.results import (
     PREDICTION_COLUMNS,
     SUMMARY_COLUMNS,
 )
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
 SUITE = "forgery"
@@ -241,6 +242,27 @@ def test_overlay_rows_are_files_the_report_embeds(forensic):
     assert shown.get_cmap().name == "inferno" and shown.get_clim() == (0.0, 1.0)
     mask = np.asarray(panels[9 + 1].images[0].get_array())
     assert mask.dtype == bool and mask[10:40, 12:44].all() and mask.sum() == 30 * 32
+
+
+def test_overlay_panels_sit_on_a_fixed_grid(forensic):
+    """No layout engine (it was half the drawing time): rows of equal panels that never
+    overlap, the colour bar right of all of them, level labels and titles kept whole."""
+    fig = FIGURE_KINDS.get("overlays")(_views([forensic["res"]])["forgery-jpeg"])[0].fig
+    assert fig.get_layout_engine() is None
+    panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    bar = next(ax for ax in fig.axes if ax.get_label() == "<colorbar>")
+    boxes = [ax.get_position() for ax in panels]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert a.x1 <= b.x0 or b.x1 <= a.x0 or a.y1 <= b.y0 or b.y1 <= a.y0
+    assert [round(b.y0, 6) for b in boxes[::9]] == sorted({round(b.y0, 6) for b in boxes})[::-1]
+    assert bar.get_position().x0 > max(b.x1 for b in boxes)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # every label and title inside the canvas, so the ink crop keeps them
+    r = canvas.get_renderer()
+    for t in [panels[0].yaxis.label, panels[0].title, fig._suptitle, bar.yaxis.label]:
+        e = t.get_window_extent(r)
+        assert e.x0 >= 0 and e.y0 >= 0 and e.x1 <= fig.bbox.x1 and e.y1 <= fig.bbox.y1, t
 
 
 def test_overlay_with_a_missing_image_keeps_the_row(forensic, tmp_path):

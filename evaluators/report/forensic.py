@@ -88,10 +88,20 @@ def fmt_unit(v, lo=None, hi=None) -> str:
 
 def forensic_rows(m: ModelResults, view: AxisView | None = None) -> pd.DataFrame:
     """The model's summary rows of forensic metrics (one axis with ``view``), with ``_base`` (the
-    metric without its manipulation) and ``_op`` (the manipulation or None)."""
+    metric without its manipulation) and ``_op`` (the manipulation or None). Asked for per
+    axis by every table, figure caption and headline: cached per summary frame (read-only)."""
     s = m.summary if view is None else m.rows("summary", view.key)
     if not len(s):
         return s
+    cache = m.__dict__.setdefault("_forensic_rows", {})
+    key = None if view is None else view.key
+    hit = cache.get(key)
+    if hit is None or hit[0] is not s:
+        hit = cache[key] = (s, _forensic_rows(s))
+    return hit[1]
+
+
+def _forensic_rows(s: pd.DataFrame) -> pd.DataFrame:
     parts = s["metric"].astype(str).map(split_metric)
     base = parts.map(lambda p: p[0])
     s = s[base.isin(list(forensic_labels())).to_numpy()].copy()
@@ -153,6 +163,15 @@ def _op_metrics(view: AxisView, base: tuple[str, ...]) -> list[str]:
 
 
 def _kind_table(view: AxisView, kind: str) -> Table | None:
+    """One kind's table of an axis; built once per view (the per-axis tables and the LaTeX
+    fragment's stacked ones read the same rows)."""
+    cache = view.__dict__.setdefault("_forensic_tables", {})
+    if kind not in cache:
+        cache[kind] = _build_kind_table(view, kind)
+    return cache[kind]
+
+
+def _build_kind_table(view: AxisView, kind: str) -> Table | None:
     if kind == "localization":
         return _table(view, list(LOCALIZATION), False,
                       f"{view.label}: localization per level (manipulated images; threshold 0.5 "

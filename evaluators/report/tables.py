@@ -40,10 +40,23 @@ def _per_model_header(models: list[ModelResults]) -> list[str]:
 
 
 def _cells(acc: pd.DataFrame, flip: pd.DataFrame) -> list[str]:
-    a = MISSING if acc.empty else fmt_ci(*acc.iloc[0][["value", "ci_low", "ci_high"]])
-    f = MISSING if flip.empty else fmt(flip.iloc[0]["value"])
-    src = acc if not acc.empty else flip
-    return [a, f, MISSING if src.empty else n_cell(src.iloc[0])]
+    return _row_cells(None if acc.empty else acc.iloc[0], None if flip.empty else flip.iloc[0])
+
+
+def _row_cells(acc: pd.Series | None, flip: pd.Series | None) -> list[str]:
+    """Accuracy [CI], flip rate and n cells from one accuracy and one flip-rate row."""
+    a = MISSING if acc is None else fmt_ci(acc["value"], acc["ci_low"], acc["ci_high"])
+    f = MISSING if flip is None else fmt(flip["value"])
+    src = acc if acc is not None else flip
+    return [a, f, MISSING if src is None else n_cell(src)]
+
+
+def _first_by_point(df: pd.DataFrame) -> dict:
+    """The first row of each curve point: one pass instead of a filter per point."""
+    if df.empty:
+        return {}
+    first = df.drop_duplicates("point")
+    return {p: r for p, (_, r) in zip(first["point"], first.iterrows())}
 
 
 def n_cell(row: pd.Series) -> str:
@@ -118,14 +131,15 @@ def axis_table(view: AxisView) -> Table:
     order, _ = view.points()
     rows = []
     for ser in view.series():
+        per_model = [(_first_by_point(view.curve_rows(m, "accuracy", ser)),
+                      _first_by_point(view.curve_rows(m, "flip_rate", ser)))
+                     for m in view.models]  # fmt: skip
         for pt in order:
             row, found = [view.level_label(pt), series_label(ser)], False
-            for m in view.models:
-                acc = view.curve_rows(m, "accuracy", ser)
-                flip = view.curve_rows(m, "flip_rate", ser)
-                acc, flip = acc[acc["point"] == pt], flip[flip["point"] == pt]
-                found |= not (acc.empty and flip.empty)
-                row += _cells(acc, flip)
+            for acc, flip in per_model:
+                a, f = acc.get(pt), flip.get(pt)
+                found |= a is not None or f is not None
+                row += _row_cells(a, f)
             if found:
                 rows.append(row)
     return Table(header, rows, f"{view.label}: accuracy and flip rate per level",

@@ -14,7 +14,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-from scipy import ndimage
 
 __all__ = [
     "gaussian_noise",
@@ -79,6 +78,8 @@ def defocus_blur(x: np.ndarray, v: dict, rng: Any) -> np.ndarray:
 def sk_gaussian(x: np.ndarray, sigma: float) -> np.ndarray:
     """scikit-image ``gaussian(x, sigma, channel_axis=-1)``: per channel, mode 'nearest',
     truncate 4."""
+    from scipy import ndimage  # here: importing it costs every process that loads the ops 0.2 s
+
     return ndimage.gaussian_filter(x, sigma=(sigma, sigma, 0), mode="nearest", truncate=4.0)
 
 
@@ -173,6 +174,8 @@ def clipped_zoom(img: np.ndarray, factor: float) -> np.ndarray:
     top0 = (img.shape[0] - ch0) // 2
     ch1 = int(np.ceil(img.shape[1] / float(factor)))
     top1 = (img.shape[1] - ch1) // 2
+    from scipy import ndimage
+
     return ndimage.zoom(img[top0 : top0 + ch0, top1 : top1 + ch1], (factor, factor, 1), order=1)
 
 

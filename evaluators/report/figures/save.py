@@ -8,7 +8,8 @@ written as PNG + PDF and a raster figure as PNG only (an SVG would be a third dr
 same chart, read by nothing; a PDF of a picture would only wrap the same pixels).
 
 :func:`write_figure` lays the figure out once, in the Agg draw that renders the PNG (cropped to
-the tight box here), and writes the vector formats with that layout: one draw per format.
+the box of its ink plus padding), and writes the vector formats with that layout and box: one
+draw per format, and no layout engine left to run again (nor a second walk over the artists).
 :class:`FigureTasks` draws and writes a report's figures (a task per axis, one per contact
 sheet) in forked worker processes where the platform forks (Linux) and there are several cores,
 while the parent builds the tables; the files are the same as a sequential run's.
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["DPI", "FORMATS", "formats_for", "write_figure", "FigureTasks", "Pending",
-           "default_workers"]
+           "default_workers"]  # fmt: skip
 
 DPI = 200  # every PNG the report writes (pHYs records it); SVG and PDF are vector
 FORMATS = {"svg": ("png", "pdf"), "png": ("png",)}  # by kind: vector chart, raster figure
@@ -57,7 +58,8 @@ def write_figure(fig, stem: Path, formats: tuple[str, ...]) -> dict[str, Path]:
 
     With a PNG among them, one Agg draw at :data:`DPI` both lays the figure out (the layout
     engine runs inside it, measuring text with the renderer that then draws it) and renders
-    the PNG, cropped here to the tight box; SVG and PDF then reuse that layout.
+    the PNG, cropped here to the box of its drawn pixels (the artists' tight box where ink
+    reaches the canvas's edge); SVG and PDF then reuse that layout and box, drawn once each.
     """
     import matplotlib as mpl
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -70,10 +72,11 @@ def write_figure(fig, stem: Path, formats: tuple[str, ...]) -> dict[str, Path]:
         fig.dpi = DPI
         try:
             canvas.draw()  # the one layout pass and the PNG's pixels
-            fig.set_layout_engine("none")  # keep those positions: no second layout per format
-            tight = fig.get_tightbbox(canvas.get_renderer())
+            _keep_layout(fig)
+            ink = _ink_bbox(canvas)  # from the pixels: no second walk over every artist
+            tight = ink if ink is not None else fig.get_tightbbox(canvas.get_renderer())
             bbox = tight.padded(pad)
-            if _inside(tight, fig):
+            if ink is not None or _inside(tight, fig):
                 _write_png(canvas, bbox, files["png"], picture=tuple(formats) == ("png",))
             else:  # text reaching past the figure: a canvas as big as the box
                 fig.savefig(files["png"], format="png", bbox_inches=bbox, **_kwargs("png"))
@@ -82,12 +85,41 @@ def write_figure(fig, stem: Path, formats: tuple[str, ...]) -> dict[str, Path]:
     else:
         if fig.get_layout_engine() is not None:
             fig.draw_without_rendering()  # the one layout pass
-        fig.set_layout_engine("none")
+        _keep_layout(fig)
         bbox = fig.get_tightbbox().padded(pad)
     for fmt, path in files.items():
         if fmt != "png":
             fig.savefig(path, format=fmt, bbox_inches=bbox, **_kwargs(fmt))
     return files
+
+
+def _keep_layout(fig) -> None:
+    """Keep the positions the layout pass found: no layout engine at all from here on (a
+    "none" placeholder engine would make every ``savefig`` draw the figure twice)."""
+    import matplotlib as mpl
+
+    with mpl.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+        fig.set_layout_engine(None)
+
+
+def _ink_bbox(canvas):
+    """The box (inches) of the drawn pixels that are not the white figure face, or None when
+    they touch the canvas's edge (something may reach past it: the caller measures the artists
+    instead) or the face is not opaque white."""
+    import numpy as np
+    from matplotlib.transforms import Bbox
+
+    w, h = canvas.get_width_height(physical=True)
+    px = np.frombuffer(canvas.buffer_rgba(), dtype=np.uint32).reshape(h, w)
+    ink = px != np.uint32(0xFFFFFFFF)  # white, opaque, in any byte order
+    rows = np.flatnonzero(ink.any(axis=1))
+    if not len(rows) or rows[0] == 0 or rows[-1] == h - 1:
+        return None
+    cols = np.flatnonzero(ink[rows[0] : rows[-1] + 1].any(axis=0))
+    if cols[0] == 0 or cols[-1] == w - 1:
+        return None
+    return Bbox.from_extents(cols[0] / DPI, (h - 1 - rows[-1]) / DPI, (cols[-1] + 1) / DPI,
+                             (h - rows[0]) / DPI)  # fmt: skip
 
 
 def _inside(bbox, fig) -> bool:
