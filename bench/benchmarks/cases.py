@@ -81,6 +81,27 @@ def ladder_naive(tree: Path, psnr: bool) -> Callable[[Path], int]:
     return lambda out: naive_ladder(tree, out, LADDER, psnr)
 
 
+def ladder_floor_2procs(tree: Path) -> Callable[[Path], int]:
+    """The ladder's floor split over two processes (each camera folder's half of the sources):
+    what two processes of bare library calls get on this machine, the ceiling of ``--jobs 2``.
+    The pool is made once and kept, as joblib keeps its workers between generate calls."""
+    pool = None
+
+    def run(out: Path) -> int:
+        nonlocal pool
+        if pool is None:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            pool = ProcessPoolExecutor(2, mp_context=mp.get_context("fork"))
+        halves = sorted(p for p in tree.iterdir() if p.is_dir())
+        futures = [pool.submit(floor_ladder, half, out / half.name, LADDER, True)
+                   for half in halves]  # fmt: skip
+        return sum(f.result() for f in futures)
+
+    return run
+
+
 def crops_floor(tree: Path) -> Callable[[Path], int]:
     return lambda out: floor_crops(tree, out, OFFSETS, 90, True)
 
@@ -134,8 +155,14 @@ def generate_groups(tree: Path, cfg: Path) -> list[Group]:
             [
                 Side("jobs1", ours(cfg, "ladder13", jobs=1)),
                 Side("jobs2", ours(cfg, "ladder13", jobs=2)),
+                Side("floor1", ladder_floor(tree, True)),
+                Side("floor2", ladder_floor_2procs(tree)),
             ],
-            [Ratio("--jobs 1 vs --jobs 2: speed-up", "jobs1", "jobs2", 1.8, "min")],
+            [
+                Ratio("--jobs 1 vs --jobs 2: speed-up", "jobs1", "jobs2", 1.8, "min"),
+                Ratio("bare floor ladder13, 1 vs 2 processes: this machine's own speed-up",
+                      "floor1", "floor2", None, "min", "the ceiling of --jobs 2 here"),  # fmt: skip
+            ],
             rounds=11,  # --jobs 2 needs both cores free: more rounds to catch quiet ones
         )
     )
