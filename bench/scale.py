@@ -3,6 +3,7 @@
     python bench/scale.py                      # 2,000, 20,000 and 200,000 variants (~15 min)
     python bench/scale.py --sizes 200,2000     # a quick run while developing
     python bench/scale.py --write              # also record the table in bench/RESULTS.md
+    python bench/scale.py --steps generate     # one step only (its columns; nothing recorded)
 
 The sources are 96 px JPEG crops of scikit-image's photographs (a ``list`` dataset, 6 labels);
 the suite is the shipped ``jpeg-ladder`` (13 qualities + clean = 14 variants per source). Each
@@ -35,7 +36,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RECORD = HERE.parent / ".benchmarks" / "scale.json"
+PARTIAL = HERE.parent / ".benchmarks" / "scale-partial.json"  # a --steps run: not the table's
 SIZES = (2_000, 20_000, 200_000)
+STEPS = ("generate", "verify", "evaluate")
 PER_SOURCE = 14  # jpeg-ladder: 13 qualities + clean
 SIDE = 96
 LABELS = 6
@@ -144,7 +147,9 @@ def run_step(step: str, args: dict) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run_size(work: Path, n_variants: int, jobs: int, n_boot: int, log=print) -> dict:
+def run_size(
+    work: Path, n_variants: int, jobs: int, n_boot: int, log=print, steps: tuple = STEPS
+) -> dict:
     sources = math.ceil(n_variants / PER_SOURCE)
     base = work / f"n{n_variants}"
     t = time.perf_counter()
@@ -156,18 +161,24 @@ def run_size(work: Path, n_variants: int, jobs: int, n_boot: int, log=print) -> 
     for step, args in [("generate", {"config": str(cfg), "out": str(out), "jobs": jobs}),
                        ("verify", {"out": str(out)}),
                        ("evaluate", {"out": str(out), "results": str(res), "n_boot": n_boot})]:  # fmt: skip
+        if step not in steps:
+            continue
         r = run_step(step, args)
         log(f"  {n_variants}: {step} {r['work_s']:.1f} s (wall {r['wall_s']:.1f} s), "
             f"peak {r['maxrss_kib'] / 1024:.0f} MiB")  # fmt: skip
         rec["steps"][step] = r
     rec["variants"] = rec["steps"]["generate"]["variants"]
-    rec["predictions_bytes"] = (res / "predictions.parquet").stat().st_size
+    if "evaluate" in steps:
+        rec["predictions_bytes"] = (res / "predictions.parquet").stat().st_size
     return rec
 
 
 def run_sizes(sizes: list[int], jobs: int = 2, n_boot: int = 1000, keep: Path | None = None,
-              log=print) -> dict:  # fmt: skip
-    """Run every size (smallest first), record and return the results."""
+              log=print, steps: tuple = STEPS) -> dict:  # fmt: skip
+    """Run every size (smallest first), record and return the results. ``steps``: generate
+    and a subset of the others (generate always runs: they read its OUT); a subset is kept in
+    ``.benchmarks/scale-partial.json``, not as the last full table."""
+    steps = ("generate", *(s for s in STEPS[1:] if s in steps))
     import shutil
 
     work = Path(tempfile.mkdtemp(prefix="degradebench-scale-", dir=keep))
@@ -175,14 +186,15 @@ def run_sizes(sizes: list[int], jobs: int = 2, n_boot: int = 1000, keep: Path | 
            "machine": _machine(), "jobs": jobs, "n_boot": n_boot, "sizes": []}  # fmt: skip
     try:
         for n in sorted(sizes):
-            rec["sizes"].append(run_size(work, n, jobs, n_boot, log))
+            rec["sizes"].append(run_size(work, n, jobs, n_boot, log, steps))
             if keep is None:
                 shutil.rmtree(work / f"n{n}", ignore_errors=True)
     finally:
         if keep is None:
             shutil.rmtree(work, ignore_errors=True)
+    rec["steps"] = list(steps)
     RECORD.parent.mkdir(exist_ok=True)
-    RECORD.write_text(json.dumps(rec, indent=1))
+    (RECORD if steps == STEPS else PARTIAL).write_text(json.dumps(rec, indent=1))
     return rec
 
 
@@ -270,6 +282,26 @@ def markdown(rec: dict) -> str:
     return "\n".join(lines) + "\n\n" + "\n".join(checks) + "\n\n" + note
 
 
+def partial_markdown(rec: dict) -> str:
+    """The columns of the steps a ``--steps`` run made, and their flatness checks."""
+    steps = rec.get("steps", list(STEPS))
+    head = ["variants", "sources"]
+    for step in steps:
+        head += [f"{step} ms/variant (wall s)", f"{step} peak MiB (main)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    peak: dict[str, list[float]] = {step: [] for step in steps}
+    for s in rec["sizes"]:
+        cells = [f"{s['variants']:,}", f"{s['sources']:,}"]
+        for step in steps:
+            r = s["steps"][step]
+            peak[step].append(r["maxrss_kib"] / 1024)
+            cells += [f"{1000 * r['work_s'] / s['variants']:.3f} ({r['wall_s']:.1f})",
+                      f"{r['maxrss_kib'] / 1024:.0f} ({r['self_hwm_kib'] / 1024:.0f})"]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    checks = [f"- peak memory, {step}: {_flat(peak[step], 0.10)}" for step in steps]
+    return "\n".join(lines) + "\n\n" + "\n".join(checks)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
@@ -279,9 +311,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-boot", type=int, default=1000, help="evaluate's bootstrap B")
     ap.add_argument("--keep", type=Path, default=None, help="work beneath DIR and keep it")
     ap.add_argument("--write", action="store_true", help="record the table in bench/RESULTS.md")
+    ap.add_argument("--steps", default=",".join(STEPS),
+                    help="steps to run, comma-separated (default all; generate always runs, the "
+                         "others read its OUT): a subset prints its columns and records nothing "
+                         "in RESULTS.md or the last full table")  # fmt: skip
     args = ap.parse_args(argv)
-    rec = run_sizes([int(s) for s in args.sizes.split(",")], args.jobs, args.n_boot, args.keep)
-    text = markdown(rec)
+    steps = tuple(s.strip() for s in args.steps.split(",") if s.strip())
+    unknown = [s for s in steps if s not in STEPS]
+    if unknown:
+        ap.error(f"--steps: unknown step(s) {', '.join(unknown)}; choose from {', '.join(STEPS)}")
+    if args.write and set(steps) != set(STEPS):
+        ap.error("--write records the whole table: run every step (drop --steps)")
+    rec = run_sizes([int(s) for s in args.sizes.split(",")], args.jobs, args.n_boot, args.keep,
+                    steps=steps)  # fmt: skip
+    text = markdown(rec) if rec["steps"] == list(STEPS) else partial_markdown(rec)
     print("\n" + text)
     if args.write:
         from run import write_section

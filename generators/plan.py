@@ -7,7 +7,8 @@ import dataclasses
 import functools
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+import os
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from .datasets import (
     DATASET_KINDS,
     ListContext,
     SourceRef,
+    SourceTable,
     looks_like_path,
     sources_from_path,
 )
@@ -169,8 +171,9 @@ def plan_source(
 
 def resolve_sources(
     config: Config, dataset: str, *, jobs: int = 1, progress: bool = True
-) -> tuple[str, list[SourceRef]]:
-    """A dataset name from the config, or a folder path -> (dataset name, sources with folds).
+) -> tuple[str, SourceTable]:
+    """A dataset name from the config, or a folder path -> (dataset name, sources with folds),
+    the sources as a columnar ``SourceTable`` (a sequence of ``SourceRef``).
 
     A path (``--dataset DIR``) is a folder-per-class tree, or the list in it when the folder
     holds ``list.csv`` (labels and groups from the list, so folds keep groups together)."""
@@ -178,15 +181,22 @@ def resolve_sources(
         return sources_from_path(dataset)
     spec = config.dataset(dataset)
     kind = DATASET_KINDS.get(spec.kind)
-    return spec.name, kind.list_sources(spec, ListContext(jobs=jobs, progress=progress))
+    refs = kind.list_sources(spec, ListContext(jobs=jobs, progress=progress))
+    return spec.name, SourceTable.from_refs(refs)
 
 
 def source_digest(ref: SourceRef) -> str:
     """sha256 of the source file (of its path and errno when unreadable: the read fails later)."""
+    return _digest(ref.path).hex()
+
+
+def _digest(path: str) -> bytes:
     try:
-        return hashlib.sha256(Path(ref.path).read_bytes()).hexdigest()
+        with open(path, "rb") as fh:
+            data = fh.read()
     except OSError as exc:
-        return hashlib.sha256(f"unreadable:{ref.path}:{exc.errno}".encode()).hexdigest()
+        return hashlib.sha256(f"unreadable:{path}:{exc.errno}".encode()).digest()
+    return hashlib.sha256(data).digest()
 
 
 def source_done(
@@ -198,7 +208,11 @@ def source_done(
     name = part_name(suite, source_id)
     if name in (done_parts(out_dir) if compacted is None else compacted):
         return True
-    return (out_dir / MANIFEST_DIR / name).is_file() or _failed_source(errors_dir(out_dir) / name)
+    # os.path, not pathlib: a Path interns its parts, and a run checks every source's part
+    if os.path.isfile(os.path.join(out_dir, MANIFEST_DIR, name)):
+        return True
+    err_part = os.path.join(errors_dir(out_dir), name)
+    return os.path.isfile(err_part) and _failed_source(Path(err_part))
 
 
 def _failed_source(err_part: Path) -> bool:
@@ -216,52 +230,130 @@ def _failed_source(err_part: Path) -> bool:
 class PlannedJobs:
     """The sources a run makes, in listing order, each planned only when it is taken
     (``plan_source`` is pure, so planning late gives the same plans): a run holds one source's
-    plans per job in flight, not every variant of the run. ``len()`` is the number of sources."""
+    plans per job in flight, not every variant of the run. ``len()`` is the number of sources.
+
+    The sources stay columnar (issue 16): their table, sha256 digests (32 bytes each) and the
+    rows to make; a job's ``SourceRef``, ids and fold peers are made when it is taken, the peers
+    only when a planner asks for them (``_FoldPeers``): ~200 bytes a source, not ~2 KB."""
 
     def __init__(
         self,
-        todo: list[str],
-        first: dict[str, tuple[SourceRef, str]],
+        todo: np.ndarray,
+        sources: SourceTable,
+        digests: np.ndarray,
         suite: SuiteSpec,
         dataset: str,
         root: str,
     ):
-        self._todo, self._first = todo, first
-        self._peers = _fold_peers(first)
+        self._todo = np.asarray(todo, dtype=np.int64)  # rows of ``sources`` to make
+        self._sources, self._digests = sources, digests
+        ids = _ids(digests)
+        self._by_id = np.argsort(ids, kind="stable")  # rows in source id order (lookups)
+        self._ids_sorted = ids[self._by_id]
+        self._folds: dict[int, tuple[tuple[Peer, ...], dict[str, int]]] = {}
         self._suite, self._dataset, self._root = suite, dataset, root
 
     def __len__(self) -> int:
         return len(self._todo)
 
     def __iter__(self) -> Iterator[SourceJob]:
-        return (self.job(source_id) for source_id in self._todo)
+        return (self._job_at(int(row)) for row in self._todo)
 
     def job(self, source_id: str) -> SourceJob:
         """The job of one source to run (planned now)."""
-        ref, digest = self._first[source_id]
-        fold_peers, at = self._peers[ref.fold]
-        i = at[source_id]
-        mine = fold_peers[:i] + fold_peers[i + 1 :]  # C-level slices: large folds stay fast
+        row = self._row(source_id)
+        if row is None:
+            raise KeyError(f"source {source_id!r} is not among the planned sources")
+        return self._job_at(row)
+
+    def _row(self, source_id: str) -> int | None:
+        """The row of a source id, or None."""
+        try:
+            value = np.uint64(int(source_id, 16)) if len(source_id) == 16 else None
+        except ValueError:
+            value = None
+        if value is None:
+            return None
+        at = int(np.searchsorted(self._ids_sorted, value))
+        if at < len(self._ids_sorted) and self._ids_sorted[at] == value:
+            return int(self._by_id[at])
+        return None
+
+    def _hex(self, row: int) -> str:
+        return self._digests[row].tobytes().hex()
+
+    def _job_at(self, row: int) -> SourceJob:
+        ref = self._sources[row]
+        digest = self._hex(row)
+        source_id = digest[:16]
+        peers = _FoldPeers(self, ref.fold, source_id)
         plans = tuple(
             plan_source(self._suite, source_id, self._root, label=ref.label, fold=ref.fold,
-                        peers=mine, layouts=self.layout)
+                        peers=peers, layouts=self.layout)  # type: ignore[arg-type]
         )  # fmt: skip
-        first = self._first
-        donors = tuple(
-            (sid, first[sid][0].path, first[sid][1]) if sid in first else (sid, "", "")
-            for sid in donor_ids(tuple(s for plan in plans for s in plan.chain))
+        donors = []
+        for sid in donor_ids(tuple(s for plan in plans for s in plan.chain)):
+            at = self._row(sid)
+            donors.append(
+                (sid, "", "") if at is None else (sid, self._sources.paths[at], self._hex(at))
+            )
+        return SourceJob(
+            ref, source_id, digest, self._dataset, self._suite.name, plans, tuple(donors)
         )
-        return SourceJob(ref, source_id, digest, self._dataset, self._suite.name, plans, donors)
+
+    def fold_peers(self, fold: int) -> tuple[tuple[Peer, ...], dict[str, int]]:
+        """(the sources of ``fold`` as Peers sorted by source id, each one's index there), made
+        on first use and kept (only suites with splices ask)."""
+        if fold not in self._folds:
+            src = self._sources
+            rows = self._by_id[src.folds[self._by_id] == fold]  # id order
+            peers = tuple(Peer(self._hex(r)[:16], src.label(r), fold) for r in rows.tolist())
+            self._folds[fold] = (peers, {p.source_id: i for i, p in enumerate(peers)})
+        return self._folds[fold]
 
     def layout(self, source_id: str) -> Any:
         """The layout sidecar of a source (``<path minus suffix>.json``), or None."""
-        ref = self._first.get(source_id)
-        return None if ref is None else read_layout(ref[0].path)
+        row = self._row(source_id)
+        return None if row is None else read_layout(self._sources.paths[row])
 
     def variants_hint(self) -> int:
         """Variants to make, estimated from the first source's plans (the progress bar's
         total; exact when every source has as many variants)."""
-        return len(self.job(self._todo[0]).plans) * len(self._todo) if self._todo else 0
+        return len(self._job_at(int(self._todo[0])).plans) * len(self) if len(self) else 0
+
+
+class _FoldPeers(Sequence[Peer]):
+    """A source's fold peers (its fold's other sources, sorted by id), made on first access:
+    a suite without splices never builds a Peer."""
+
+    def __init__(self, jobs: PlannedJobs, fold: int, source_id: str):
+        self._jobs, self._fold, self._source_id = jobs, fold, source_id
+        self._items: tuple[Peer, ...] | None = None
+
+    def _all(self) -> tuple[Peer, ...]:
+        if self._items is None:
+            fold_peers, at = self._jobs.fold_peers(self._fold)
+            i = at[self._source_id]
+            self._items = fold_peers[:i] + fold_peers[i + 1 :]  # C-level slices: large folds
+        return self._items
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return self._all()[i]
+
+    def __iter__(self) -> Iterator[Peer]:
+        return iter(self._all())
+
+    def __reduce__(self):  # kept by a planner and sent to a worker: the peers, not the run
+        return (tuple, (self._all(),))
+
+
+def _ids(digests: np.ndarray) -> np.ndarray:
+    """Source ids as numbers: the first 8 bytes of each digest, big-endian (ordered as the hex
+    ids are)."""
+    return np.ascontiguousarray(digests[:, :8]).view(">u8").ravel().astype(np.uint64)
 
 
 def read_layout(image_path: str | Path) -> Any:
@@ -285,7 +377,7 @@ def read_layout(image_path: str | Path) -> Any:
 
 
 def plan_all(
-    refs: list[SourceRef],
+    refs: Sequence[SourceRef],
     suite: SuiteSpec,
     dataset: str,
     out_dir: Path,
@@ -298,45 +390,33 @@ def plan_all(
     Every source is hashed first: a source's plans may name a splice donor among the other
     sources of its fold (``peers``: never another fold), and its job carries the donors' paths
     and hashes so the worker can read them. The jobs are planned as they are taken
-    (``PlannedJobs``)."""
+    (``PlannedJobs``); the sources stay columnar (``SourceTable`` and a digest array)."""
     from tqdm.auto import tqdm
 
-    skipped = duplicates = 0
-    first: dict[str, tuple[SourceRef, str]] = {}  # source id -> (first ref, sha256)
-    for ref in tqdm(
-        refs, desc="hashing", unit="src", disable=not progress or len(refs) < 200, leave=False
-    ):
-        digest = source_digest(ref)
-        source_id = digest[:16]
-        if source_id in first:  # same bytes twice: one source id, one set of variants
-            _record_duplicate(out_dir, suite.name, ref, first[source_id][0], source_id)
-            duplicates += 1
-            continue
-        first[source_id] = (ref, digest)
+    table = SourceTable.from_refs(refs)
+    n = len(table)
+    digests = np.empty((n, 32), dtype=np.uint8)
+    for i in tqdm(range(n), desc="hashing", unit="src", disable=not progress or n < 200,
+                  leave=False):  # fmt: skip
+        digests[i] = np.frombuffer(_digest(table.paths[i]), dtype=np.uint8)
+    ids = _ids(digests)
+    uniq, first = np.unique(ids, return_index=True)  # first: each id's first row
+    keep = np.sort(first)  # listing order
+    if len(keep) < n:  # same bytes twice: one source id, one set of variants
+        dup = np.ones(n, dtype=bool)
+        dup[keep] = False
+        for i in np.flatnonzero(dup).tolist():
+            kept = int(first[np.searchsorted(uniq, ids[i])])
+            _record_duplicate(out_dir, suite.name, table[i], table[kept], f"{int(ids[i]):016x}")
+        table, digests, ids = table.take(keep), digests[keep], ids[keep]
     compacted = done_parts(out_dir)
-    todo = []
-    for source_id in first:
-        if source_done(out_dir, suite.name, source_id, compacted):
-            skipped += 1
-        else:
-            todo.append(source_id)
+    done = np.fromiter(
+        (source_done(out_dir, suite.name, f"{v:016x}", compacted) for v in ids.tolist()),
+        dtype=bool, count=len(ids),
+    )  # fmt: skip
     del compacted
-    return PlannedJobs(todo, first, suite, dataset, root), skipped, duplicates
-
-
-def _fold_peers(
-    first: dict[str, tuple[SourceRef, str]],
-) -> dict[int, tuple[tuple[Peer, ...], dict[str, int]]]:
-    """fold -> (its sources as Peers sorted by source id, each one's index there); a source's
-    peers are all of its fold but itself."""
-    by_fold: dict[int, list[Peer]] = {}
-    for source_id, (ref, _) in first.items():
-        by_fold.setdefault(ref.fold, []).append(Peer(source_id, ref.label, ref.fold))
-    out = {}
-    for fold, ps in by_fold.items():
-        ordered = tuple(sorted(ps, key=lambda p: p.source_id))
-        out[fold] = (ordered, {p.source_id: i for i, p in enumerate(ordered)})
-    return out
+    todo = np.flatnonzero(~done)
+    return PlannedJobs(todo, table, digests, suite, dataset, root), int(done.sum()), n - len(keep)
 
 
 def _record_duplicate(

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
+
+import numpy as np
 
 from .config import Config, load_config
 from .core.errors import ConfigError
 from .core.provenance import library_versions
-from .datasets import SourceRef, limit_per_label
+from .datasets import SourceRef, SourceTable, limit_per_label
 from .execute import execute_source, psnr_db
 from .manifest.compact import compact_manifest, recover
+from .manifest.memory import HeapTrim
 from .manifest.writer import consolidate_errors
 from .outdir import check_own_folders, check_run_record, clean_temps, make_out_dir, out_lock
 from .plan import VariantPlan, plan_all, plan_source, preflight, resolve_sources
@@ -54,22 +58,23 @@ def _check_args(jobs: int, limit: int | None, source_timeout: float | None) -> N
         raise ConfigError(f"--limit: must be an integer >= 1, got {limit}")
 
 
-def select_folds(refs: list[SourceRef], folds: list[int] | None) -> list[SourceRef]:
+def select_folds(refs: Sequence[SourceRef], folds: list[int] | None) -> SourceTable:
     """The sources in ``folds`` (all when None); naming folds that select nothing is an error."""
+    table = SourceTable.from_refs(refs)
     if folds is None:
-        return refs
-    k = max(r.fold for r in refs) + 1
+        return table
+    k = int(table.folds.max()) + 1
     bad = [f for f in folds if f < 0]
     if bad:
         raise ConfigError(f"--folds: fold numbers are 0..{k - 1}, got {bad}")
-    have = sorted({r.fold for r in refs})
-    chosen = [r for r in refs if r.fold in set(folds)]
-    if not chosen:
+    have = sorted(set(table.folds.tolist()))
+    chosen = np.flatnonzero(np.isin(table.folds, folds))
+    if not len(chosen):
         raise ConfigError(
             f"--folds: no source is in fold {', '.join(map(str, folds))}; this dataset has folds "
             f"{', '.join(map(str, have))}"
         )
-    return chosen
+    return table.take(chosen)
 
 
 def generate(
@@ -123,6 +128,7 @@ def generate(
         jobs_list, skipped, duplicates = plan_all(
             refs, suite_spec, name, out_dir, progress, root=root
         )
+        HeapTrim()(force=True)  # the heap that listing and hashing freed goes back before the run
         summary.sources = len(refs) - duplicates
         summary.sources_skipped = skipped
         summary.duplicates = duplicates

@@ -6,6 +6,8 @@ and source listing): ``folder`` (root/<label>/*), ``list`` (path,label[,group] t
 ``virtual-scanners`` (synthetic document scans).
 A user's kind registers the same way: ``register_dataset_kind(DatasetKind(...))``.
 Every source gets a label, a group and a fold; folds never split a group (see ``folds``).
+The built-in kinds return a columnar ``SourceTable`` (``table``): a few arrays, not one object
+per source.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from .folder import EXCLUDED_SUFFIXES, IMAGE_SUFFIXES, FolderDataset, list_folde
 from .folds import assign_folds, limit_per_label, with_folds
 from .list import ListDataset, list_table
 from .samples import SamplesDataset, list_samples
+from .table import SourceTable, SourceTableBuilder, Strings
 from .virtual_cameras import VirtualCamerasDataset
 from .virtual_scanners import VirtualScannersDataset
 
@@ -34,6 +37,9 @@ __all__ = [
     "DatasetSpec",
     "ListContext",
     "SourceRef",
+    "SourceTable",
+    "SourceTableBuilder",
+    "Strings",
     "register_dataset_kind",
     "assign_folds",
     "with_folds",

@@ -7,7 +7,9 @@ the function that lists its sources (path, label, group, fold) without reading p
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import errno
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +23,7 @@ __all__ = [
     "register_dataset_kind",
     "ListContext",
     "COMMON_KEYS",
+    "resolve_path",
 ]
 
 # Keys every kind accepts beside its own params (what the folds and the description need).
@@ -67,13 +70,15 @@ class DatasetKind:
     Attributes:
         name: the ``kind:`` value in datasets.yaml.
         parse: ``(name, body, yaml_path) -> DatasetSpec`` (body without ``kind``).
-        list_sources: ``(spec, ListContext) -> list[SourceRef]`` with folds assigned.
+        list_sources: ``(spec, ListContext) -> Sequence[SourceRef]`` with folds assigned: a
+            list, or a columnar ``SourceTable`` (what the built-in kinds return: a large dataset
+            then holds a few arrays, not one object per source).
         doc: one line for ``degradebench list datasets``.
     """
 
     name: str
     parse: Callable[[str, dict, str], DatasetSpec]
-    list_sources: Callable[[DatasetSpec, ListContext], list[SourceRef]]
+    list_sources: Callable[[DatasetSpec, ListContext], Sequence[SourceRef]]
     doc: str = ""
 
 
@@ -84,3 +89,15 @@ def register_dataset_kind(kind: DatasetKind) -> DatasetKind:
     """Register ``kind`` under its name (duplicates are rejected)."""
     DATASET_KINDS.register(kind.name, kind)
     return kind
+
+
+def resolve_path(path: str) -> str:
+    """``str(Path(path).resolve())`` without ``pathlib``, which interns every path component
+    (a table as large as the dataset, never shrunk); its symlink-loop error included."""
+    real = os.path.realpath(path)
+    try:
+        os.stat(real)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise RuntimeError(f"Symlink loop from {exc.filename!r}") from None
+    return real

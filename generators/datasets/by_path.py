@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core.errors import ConfigError
-from .base import SourceRef
 from .folder import list_folder
 from .list import LIST_FILES, list_table
+from .table import SourceTable
 
 __all__ = ["looks_like_path", "sources_from_path"]
 
@@ -20,7 +20,7 @@ def looks_like_path(text: str) -> bool:
 
 def sources_from_path(
     path: str, k: int = 5, seed: int = 0, yaml_path: str = "--dataset"
-) -> tuple[str, list[SourceRef]]:
+) -> tuple[str, SourceTable]:
     """``(dataset name, sources)`` for a folder given by path; the name is the folder's name."""
     root = Path(path).expanduser()
     if not root.is_dir():

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from ..core.errors import ConfigError
 from ..core.records import from_mapping, record, spec
-from .base import DatasetKind, DatasetSpec, ListContext, SourceRef, register_dataset_kind
+from .base import DatasetKind, DatasetSpec, ListContext, register_dataset_kind, resolve_path
 from .folds import with_folds
+from .table import SourceTable, SourceTableBuilder
 
 __all__ = ["FolderDataset", "IMAGE_SUFFIXES", "EXCLUDED_SUFFIXES", "list_folder", "image_suffixes"]
 
@@ -81,24 +82,26 @@ def _layout_error(root: Path, yaml_path: str) -> ConfigError:
 
 def list_folder(
     root: str | Path, k: int = 5, seed: int = 0, yaml_path: str = "dataset"
-) -> list[SourceRef]:
-    """``root/<label>/**/<image>``: labels from the first-level folder names; folds assigned."""
+) -> SourceTable:
+    """``root/<label>/**/<image>``: labels from the first-level folder names; folds assigned
+    (a columnar :class:`SourceTable`, a sequence of ``SourceRef``)."""
     root = Path(root).expanduser()
     if not root.is_dir():
         raise ConfigError(f"{yaml_path}.root: no such folder: {str(root)!r}")
-    refs = []
+    refs = SourceTableBuilder()
     for label_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        top = os.fspath(label_dir)  # os.walk's paths start with it: the rest is the key's tail
         for dirpath, dirnames, filenames in os.walk(label_dir):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for name in sorted(filenames):
                 if not _is_image(name):
                     continue
-                p = Path(dirpath, name)
-                key = p.relative_to(root).as_posix()
-                refs.append(SourceRef(str(p.resolve()), label_dir.name, key, key))
-    if not refs:
+                p = os.path.join(dirpath, name)
+                key = (label_dir.name + p[len(top) :]).replace(os.sep, "/")
+                refs.add(resolve_path(p), label_dir.name, key, key)
+    if not len(refs):
         raise _layout_error(root, yaml_path)
-    return with_folds(refs, k, seed)
+    return with_folds(refs.build(), k, seed)
 
 
 def _parse(name: str, body: dict, path: str) -> DatasetSpec:
@@ -106,7 +109,7 @@ def _parse(name: str, body: dict, path: str) -> DatasetSpec:
     return DatasetSpec(name, "folder", p, path, p.description, p.folds, p.fold_seed, p.root)
 
 
-def _list(spec_: DatasetSpec, ctx: ListContext) -> list[SourceRef]:
+def _list(spec_: DatasetSpec, ctx: ListContext) -> SourceTable:
     return list_folder(spec_.params.root, spec_.folds, spec_.fold_seed, spec_.yaml_path)
 
 

@@ -9,11 +9,14 @@ items of the group's labels, so folds are stratified by label and no group is sp
 from __future__ import annotations
 
 import hashlib
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
+
+import numpy as np
 
 from ..core.errors import ConfigError
 from .base import SourceRef
+from .table import SourceTable
 
 __all__ = ["assign_folds", "with_folds", "limit_per_label"]
 
@@ -29,39 +32,65 @@ def assign_folds(
 
     Groups are taken in seeded-hash order (largest first, so big groups do not unbalance the end)
     and each goes to the fold with the fewest items of its labels so far (ties: lowest fold).
+    Counted in arrays (a group's labels are a slice of sorted (group, label) pairs), not one
+    Counter per group: a dataset of 1M single-image groups lists without 1M dicts.
     """
     if len(groups) != len(labels):
         raise ValueError(f"groups and labels differ in length: {len(groups)} vs {len(labels)}")
     if k < 1:
         raise ConfigError(f"folds: must be an integer >= 1, got {k}")
-    members: dict[str, Counter] = defaultdict(Counter)
-    for g, lab in zip(groups, labels):
-        members[g][lab] += 1
-    order = sorted(members, key=lambda g: (-sum(members[g].values()), _hash_int(f"{seed}/{g}"), g))
-    counts = [Counter() for _ in range(k)]
-    totals = [0] * k
-    fold_of: dict[str, int] = {}
-    for g in order:
-        labs = members[g]
-        best = min(range(k), key=lambda f: (sum(counts[f][lab] for lab in labs), totals[f], f))
+    gcode, gnames = _codes(groups)
+    lcode, lnames = _codes(labels)
+    n_labels = max(len(lnames), 1)
+    pairs, pair_n = np.unique(gcode * n_labels + lcode, return_counts=True)
+    pair_label = pairs % n_labels
+    starts = np.searchsorted(pairs // n_labels, np.arange(len(gnames) + 1)).tolist()
+    size = np.bincount(gcode, minlength=len(gnames))
+    seeded = np.array([_hash_int(f"{seed}/{g}") for g in gnames], dtype=np.uint64)
+    by_name = np.empty(len(gnames), dtype=np.int64)
+    by_name[sorted(range(len(gnames)), key=gnames.__getitem__)] = np.arange(len(gnames))
+    counts = np.zeros((k, n_labels), dtype=np.int64)
+    totals = np.zeros(k, dtype=np.int64)
+    fold_of = np.zeros(len(gnames), dtype=np.int64)
+    folds = np.arange(k)
+    for g in np.lexsort((by_name, seeded, -size)).tolist():
+        labs, n = pair_label[starts[g] : starts[g + 1]], pair_n[starts[g] : starts[g + 1]]
+        best = int(np.lexsort((folds, totals, counts[:, labs].sum(axis=1)))[0])
         fold_of[g] = best
-        counts[best].update(labs)
-        totals[best] += sum(labs.values())
-    return [fold_of[g] for g in groups]
+        counts[best, labs] += n
+        totals[best] += size[g]
+    return fold_of[gcode].tolist()
 
 
-def with_folds(refs: list[SourceRef], k: int, seed: int) -> list[SourceRef]:
-    """``refs`` with their fold set by :func:`assign_folds` (groups kept together)."""
-    folds = assign_folds([r.group for r in refs], [r.label for r in refs], k, seed)
-    return [SourceRef(r.path, r.label, r.group, r.key, f) for r, f in zip(refs, folds)]
+def _codes(items: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """(each item's index among the distinct items, the distinct items in first-seen order)."""
+    index: dict[str, int] = {}
+    codes = np.fromiter(
+        (index.setdefault(x, len(index)) for x in items), dtype=np.int64, count=len(items)
+    )
+    return codes, list(index)
 
 
-def limit_per_label(refs: Sequence[SourceRef], n: int) -> list[SourceRef]:
+def with_folds(refs: Sequence[SourceRef], k: int, seed: int) -> SourceTable:
+    """``refs`` with their fold set by :func:`assign_folds` (groups kept together), as a
+    columnar :class:`SourceTable` (a sequence of ``SourceRef``)."""
+    table = SourceTable.from_refs(refs)
+    return table.with_folds(assign_folds(table.groups, table.labels, k, seed))
+
+
+def limit_per_label(refs: Sequence[SourceRef], n: int) -> SourceTable:
     """The first ``n`` sources of each label in key order (deterministic)."""
+    table = SourceTable.from_refs(refs)
+    if not len(table):
+        return table
+    # label names, then keys, in string order (UTF-8 bytes sort as the strings do)
+    label_rank = np.argsort(np.argsort(np.array(table.label_names, dtype=object)))
+    order = np.lexsort((table.keys.sort_keys(), label_rank[table.label_codes]))
     taken: Counter = Counter()
-    out = []
-    for r in sorted(refs, key=lambda r: (r.label, r.key)):
-        if taken[r.label] < n:
-            out.append(r)
-            taken[r.label] += 1
-    return out
+    keep = []
+    for i in order.tolist():
+        code = int(table.label_codes[i])
+        if taken[code] < n:
+            keep.append(i)
+            taken[code] += 1
+    return table.take(keep)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import csv
+import os
+from collections.abc import Iterator
 from dataclasses import field
 from pathlib import Path
 
 from ..core.errors import ConfigError
 from ..core.records import from_mapping, record, spec
-from .base import DatasetKind, DatasetSpec, ListContext, SourceRef, register_dataset_kind
+from .base import DatasetKind, DatasetSpec, ListContext, register_dataset_kind, resolve_path
 from .folds import with_folds
+from .table import SourceTable, SourceTableBuilder
 
 __all__ = ["ListDataset", "list_table", "LIST_FILES"]
 
@@ -29,13 +32,15 @@ class ListDataset:
     fold_seed: int = 0
 
 
-def _read_rows(table: Path) -> list[dict]:
+def _read_rows(table: Path) -> Iterator[dict]:
+    """The list's rows, one at a time (a CSV is streamed, not held)."""
     if table.suffix.lower() == ".parquet":
         import pandas as pd
 
-        return pd.read_parquet(table).astype(str).to_dict("records")
+        yield from pd.read_parquet(table).astype(str).to_dict("records")
+        return
     with open(table, newline="", encoding="utf-8") as fh:
-        return [dict(r) for r in csv.DictReader(fh)]
+        yield from csv.DictReader(fh)
 
 
 def list_table(
@@ -44,30 +49,27 @@ def list_table(
     seed: int = 0,
     root: str | Path | None = None,
     yaml_path: str = "dataset",
-) -> list[SourceRef]:
+) -> SourceTable:
     """A CSV or Parquet list with columns ``path,label`` (optional ``group``); relative paths are
-    taken relative to ``root`` (default: the list's folder). Folds keep each group together."""
+    taken relative to ``root`` (default: the list's folder). Folds keep each group together.
+    Returns a columnar :class:`SourceTable` (a sequence of ``SourceRef``)."""
     table = Path(table).expanduser()
     if not table.is_file():
         raise ConfigError(f"{yaml_path}.path: list file not found: {str(table)!r}")
-    rows = _read_rows(table)
-    base = Path(root).expanduser() if root else table.parent
-    refs = []
-    for i, row in enumerate(rows):
+    base = os.path.expanduser(str(root)) if root else str(table.parent)
+    refs = SourceTableBuilder()
+    for i, row in enumerate(_read_rows(table)):
         missing = [c for c in ("path", "label") if not row.get(c)]
         if missing:
             raise ConfigError(
                 f"{table}: row {i + 2}: missing {', '.join(missing)}; columns must be path,label[,group]"
             )
-        p = Path(row["path"]).expanduser()
-        p = p if p.is_absolute() else base / p
         key = row["path"]
-        refs.append(
-            SourceRef(str(p.resolve()), str(row["label"]), str(row.get("group") or key), key)
-        )
-    if not refs:
+        path = resolve_path(os.path.join(base, os.path.expanduser(key)))
+        refs.add(path, str(row["label"]), str(row.get("group") or key), key)
+    if not len(refs):
         raise ConfigError(f"{yaml_path}: list {str(table)!r} has no rows")
-    return with_folds(refs, k, seed)
+    return with_folds(refs.build(), k, seed)
 
 
 def _parse(name: str, body: dict, path: str) -> DatasetSpec:
@@ -75,7 +77,7 @@ def _parse(name: str, body: dict, path: str) -> DatasetSpec:
     return DatasetSpec(name, "list", p, path, p.description, p.folds, p.fold_seed, p.root)
 
 
-def _list(spec_: DatasetSpec, ctx: ListContext) -> list[SourceRef]:
+def _list(spec_: DatasetSpec, ctx: ListContext) -> SourceTable:
     p = spec_.params
     return list_table(p.path, spec_.folds, spec_.fold_seed, p.root, spec_.yaml_path)
 

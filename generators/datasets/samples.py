@@ -8,6 +8,7 @@ from pathlib import Path
 from ..core.records import from_mapping, record, spec
 from .base import DatasetKind, DatasetSpec, ListContext, SourceRef, register_dataset_kind
 from .folds import with_folds
+from .table import SourceTable
 
 __all__ = ["SamplesDataset", "list_samples", "SAMPLES"]
 
@@ -37,7 +38,7 @@ class SamplesDataset:
     fold_seed: int = 0
 
 
-def list_samples(k: int = 5, seed: int = 0) -> list[SourceRef]:
+def list_samples(k: int = 5, seed: int = 0) -> SourceTable:
     """The photographs bundled with scikit-image: works offline on a fresh install.
 
     Labels say what the sample is (``photo-rgb``, ``photo-jpeg`` for files that were JPEGs,
@@ -59,7 +60,7 @@ def _parse(name: str, body: dict, path: str) -> DatasetSpec:
     return DatasetSpec(name, "samples", p, path, p.description, p.folds, p.fold_seed, None)
 
 
-def _list(spec_: DatasetSpec, ctx: ListContext) -> list[SourceRef]:
+def _list(spec_: DatasetSpec, ctx: ListContext) -> SourceTable:
     return list_samples(spec_.folds, spec_.fold_seed)
 
 

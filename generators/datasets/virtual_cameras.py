@@ -9,8 +9,9 @@ from pathlib import Path
 
 from ..core.provenance import short_hash
 from ..core.records import from_mapping, record, spec, to_plain
-from .base import DatasetKind, DatasetSpec, ListContext, SourceRef, register_dataset_kind
+from .base import DatasetKind, DatasetSpec, ListContext, register_dataset_kind
 from .list import list_table
+from .table import SourceTable
 
 __all__ = ["VirtualCamerasDataset", "cache_dir", "build_root"]
 
@@ -55,7 +56,7 @@ def _parse(name: str, body: dict, path: str) -> DatasetSpec:
     return DatasetSpec(name, "virtual-cameras", params, path, desc, folds, fold_seed, root)
 
 
-def _list(spec_: DatasetSpec, ctx: ListContext) -> list[SourceRef]:
+def _list(spec_: DatasetSpec, ctx: ListContext) -> SourceTable:
     from ..virtual_cameras import build_virtual_cameras  # lazy: keeps `--help` fast
 
     table = build_virtual_cameras(

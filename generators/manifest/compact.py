@@ -1,7 +1,7 @@
 """Compaction: the per-source parts a run writes (``OUT/manifest/part-*.parquet``, one per finished
 source, for crash safety) become a few large sorted files (``OUT/manifest/data-GEN-I.parquet``,
-row groups of 64k rows, 128k rows per file), at the end of a run and on first use of an OUT
-that still holds parts (one written by an earlier version, or a killed run).
+row groups of 2,048 rows, 128k rows per file: ``merge``), at the end of a run and on first use
+of an OUT that still holds parts (one written by an earlier version, or a killed run).
 
 Commit protocol (crash-safe; every step may be killed):
 1. write the new data files and the new finished-sources index into ``OUT/.state/compact/``;
@@ -21,17 +21,17 @@ import json
 import os
 import shutil
 import signal
-import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..core.errors import OutputError
 from ..core.files import DirLock, atomic_write_bytes, write_table_atomic
-from .memory import HeapTrim, system_pool
+from .memory import HeapTrim, release_arrow_heap, system_pool
 from .merge import READ_ROWS, RowGroupWriter, conform, file_run, merge_runs, sort_table
 from .schema import (
     MANIFEST_DIR,
@@ -182,7 +182,7 @@ def write_done_index(path: Path, parts: list[str], files: list[str]) -> None:
     write_table_atomic(table.replace_schema_metadata(meta), path)
 
 
-def file_metas(path: Path, md: pq.FileMetaData | None = None) -> list[bytes]:
+def file_metas(path: str | Path, md: pq.FileMetaData | None = None) -> list[bytes]:
     """The file-level metadata values a manifest file carries (a compacted file: all of its
     inputs'; a part: its own). ``md``: its footer, when already read."""
     md = (md or pq.read_metadata(path)).metadata or {}
@@ -191,7 +191,7 @@ def file_metas(path: Path, md: pq.FileMetaData | None = None) -> list[bytes]:
     return [md[META_KEY]] if META_KEY in md else []
 
 
-def _footer(path: Path) -> pq.FileMetaData:
+def _footer(path: str | Path) -> pq.FileMetaData:
     try:
         return pq.read_metadata(path)
     except (OSError, pa.ArrowException) as exc:
@@ -232,14 +232,14 @@ def _bad_part(path: Path, exc: BaseException) -> ManifestError:
     )
 
 
-def _read_part(path: Path) -> pa.Table:
+def _read_part(path: str | Path) -> pa.Table:
     try:
         return conform(pq.ParquetFile(path).read(use_threads=False))
     except (OSError, pa.ArrowException) as exc:
         raise _bad_part(path, exc) from None
 
 
-def _parts_run(parts: Iterable[Path]) -> Iterator[pa.Table]:
+def _parts_run(parts: Iterable[str | Path]) -> Iterator[pa.Table]:
     """Single-source parts in key order, about ``READ_ROWS`` rows per (sorted) chunk."""
     chunk, rows = [], 0
     for p in parts:
@@ -269,16 +269,19 @@ def _next_gen(data: list[Path]) -> int:
 
 def compact_manifest(out: str | Path) -> int:
     """Compact OUT's parts with its data files (see the module docstring); returns the parts
-    compacted. Call it holding OUT's lock. Memory stays flat: a part costs its name and key
-    (~200 bytes) until the end, rows stream through a few row groups, Arrow runs on the
-    system allocator and the freed heap goes back to the OS as it goes (``memory``)."""
+    compacted. Call it holding OUT's lock. Memory stays flat: a part costs its name and an int
+    until the end, rows stream through a few row groups, Arrow runs on the system allocator
+    and the freed heap goes back to the OS as it goes (``memory``)."""
     out = Path(out)
     recover(out)
     data_names, part_names = _names(out)
     if not part_names:
         return 0
     with system_pool():
-        return _compact(out, data_names, part_names, HeapTrim())
+        trim = HeapTrim()
+        release_arrow_heap()  # what the run's writes left: start from the smallest heap
+        trim(force=True)
+        return _compact(out, data_names, part_names, trim)
 
 
 def _names(out: Path) -> tuple[list[str], list[str]]:
@@ -295,33 +298,57 @@ def _names(out: Path) -> tuple[list[str], list[str]]:
     ]
 
 
-def _compact(out: Path, data_names: list[str], part_names: list[str], trim: HeapTrim) -> int:
-    mdir = out / MANIFEST_DIR
-    data = [mdir / n for n in data_names]
-    done = done_parts(out) if data else set()
-    # a part already compacted (a copy of compacted rows) is not merged again, only deleted
-    metas: list[bytes] = list(file_metas(data[0])) if data else []
-    keyed: list[tuple[str, str, str]] = []  # (suite, source_id, part name)
+def _keyed_order(
+    mdir: str, part_names: list[str], done: set[str], metas: list[bytes], trim: HeapTrim
+) -> tuple[np.ndarray, list[str]]:
+    """(indices into ``part_names`` of the single-source parts to merge, in key order (suite,
+    source_id, name); the names of the other parts, read whole). ``metas`` gains the parts'
+    metadata values. A part costs an int while the rows are merged, not a tuple of strings: a
+    part's source id is read back from its name (``part_name``) unless the name disagrees."""
+    suites: dict[str, int] = {}
+    codes = np.full(len(part_names), -1, dtype=np.int32)  # suite code; -1: not keyed
+    odd_ids: dict[int, str] = {}  # parts whose name does not spell their source id
     irregular: list[str] = []
-    for name in part_names:
-        if name in done:
+    for i, name in enumerate(part_names):
+        if name in done:  # already compacted (a copy of compacted rows): only deleted
             continue
-        md = _footer(mdir / name)  # one footer at a time: a footer is large beside a part's rows
+        path = os.path.join(mdir, name)
+        md = _footer(path)  # one footer at a time: a footer is large beside a part's rows
         key = _part_key(md)[1]
         if key is None:
             irregular.append(name)
         else:
-            keyed.append((sys.intern(key[0]), key[1], name))
-        metas += [m for m in file_metas(mdir / name, md) if m not in metas]
+            codes[i] = suites.setdefault(key[0], len(suites))
+            if name != part_name(key[0], key[1]):
+                odd_ids[i] = key[1]
+        metas += [m for m in file_metas(path, md) if m not in metas]
         del md
         trim()
-    keyed.sort()
+    names = list(suites)
+    cut = [len(part_name(n, "")) - len(".parquet") for n in names]  # where the id starts
+
+    def key(i: int) -> tuple[str, str, str]:
+        c = int(codes[i])
+        sid = odd_ids[i] if i in odd_ids else part_names[i][cut[c] : -len(".parquet")]
+        return names[c], sid, part_names[i]
+
+    order = sorted(np.flatnonzero(codes >= 0).tolist(), key=key)
+    return np.array(order, dtype=np.int64), irregular
+
+
+def _compact(out: Path, data_names: list[str], part_names: list[str], trim: HeapTrim) -> int:
+    mdir = out / MANIFEST_DIR
+    data = [mdir / n for n in data_names]
+    done = done_parts(out) if data else set()
+    metas: list[bytes] = list(file_metas(data[0])) if data else []
+    order, irregular = _keyed_order(str(mdir), part_names, done, metas, trim)
     staging = out / STATE_DIR / STAGING_DIR
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     gen = _next_gen(data)
     writer = RowGroupWriter(staging, f"{DATA_PREFIX}{gen:06d}-", data_schema(metas))
-    runs = [file_run(data), _parts_run(mdir / name for *_, name in keyed)]
+    parts = (os.path.join(mdir, part_names[i]) for i in order.tolist())
+    runs = [file_run(data), _parts_run(parts)]
     if irregular:
         runs.append(iter([sort_table(pa.concat_tables([_read_part(mdir / n) for n in irregular]))]))
     for table in merge_runs(runs):
@@ -330,7 +357,7 @@ def _compact(out: Path, data_names: list[str], part_names: list[str], trim: Heap
     writer.close()
     del runs
     trim(force=True)
-    names = sorted(done.union((name for *_, name in keyed), irregular))
+    names = sorted(done.union((part_names[i] for i in order.tolist()), irregular))
     write_done_index(staging / DONE_FILE, names, writer.names)
     del names, done
     _reached("staged")

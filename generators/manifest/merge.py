@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from .memory import release_arrow_heap
 from .schema import MANIFEST_SCHEMA
 
 __all__ = [
@@ -37,7 +38,10 @@ SORT_KEYS = ("suite", "source_id", "axis", "variant_id")
 # reading 400k rows took as long with 2k-row as with 8k-row groups.
 ROW_GROUP_ROWS = 2_048
 FILE_ROWS = 131_072  # 8 files for 1M rows
-READ_ROWS = 1_024  # rows read at a time from an input run (~2 MB in Arrow)
+# Rows read at a time from an input run (~0.5 MB in Arrow). Compaction holds about a row group
+# pending plus two of these (read, sorted): 1,024 rows made its Arrow peak 11 MiB, 256 rows
+# 5.7 MiB, the same bytes written in the same time (200k rows, bench/scale.py's data).
+READ_ROWS = 256
 
 
 def conform(table: pa.Table) -> pa.Table:
@@ -178,6 +182,7 @@ class RowGroupWriter:
             # the next recovery).
             self._writer = pq.ParquetWriter(self._tmp(name), self.schema, compression="snappy")
         self._writer.write_table(head.replace_schema_metadata(self.schema.metadata), n)
+        release_arrow_heap()  # the writer's mimalloc pages, kept otherwise (``memory``)
         self.rows += n
         self._in_file += n
         if self._in_file >= FILE_ROWS:
@@ -189,6 +194,7 @@ class RowGroupWriter:
     def _close_file(self) -> None:
         if self._writer is not None:
             self._writer.close()
+            release_arrow_heap()
             name = self.names[-1]
             os.replace(self._tmp(name), self.folder / name)
         self._writer, self._in_file = None, 0
