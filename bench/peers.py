@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -106,9 +107,10 @@ class PeerServer:
     """The client side: one long-lived peer process (imports paid once), asked per round."""
 
     def __init__(self, python: Path):
+        env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"}  # no update check (offline)
         self.proc = subprocess.Popen(
             [str(python), str(Path(__file__).resolve()), "--serve"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
         )  # fmt: skip
 
     def run(self, job: str, src: Path, out: Path, save: str = "png") -> int:
@@ -126,9 +128,15 @@ class PeerServer:
         return reply["files"]
 
     def close(self) -> None:
+        """Stop the server; one that does not exit in 30 s (a peer's background thread, such as
+        albumentations' update check without a network) is killed: its results are in."""
         if self.proc.stdin:
             self.proc.stdin.close()
-        self.proc.wait(timeout=30)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
 
 
 def main() -> None:

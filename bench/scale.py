@@ -92,7 +92,8 @@ else:
                     n_boot=a["n_boot"], progress=False, reuse=False)
     run = json.load(open(f"{a['results']}/run.json"))
     info = {"variants": len(r.predictions), "loop_s": run["throughput"]["seconds"],
-            "metrics_s": sum(timers.values()) if timers else None}
+            "metrics_s": sum(timers.values()) if timers else None,
+            "timings": run.get("timings"), "pipeline": run["throughput"].get("pipeline")}
 work = time.perf_counter() - t1
 hwm = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0])
 print(json.dumps({"import_s": t1 - t0, "work_s": work, "self_hwm_kib": hwm, **info}))
