@@ -1,5 +1,6 @@
-"""Parts of ``bench/gpu_check.py``: the GPU-only probes (nvJPEG against the CPU decoder,
-``gpu_batches`` alone, the GPU tests) and the markdown table of the results."""
+"""Parts of ``bench/gpu_check.py``: nvJPEG against the CPU decoder, the CPU decode pool alone,
+the GPU tests, and the markdown table of the results. (Session 4's ``gpu_batches`` profile,
+whose figures are in bench/RESULTS.md, is in the git history: commit 338ce4b.)"""
 
 from __future__ import annotations
 
@@ -9,8 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["decode_check", "batches_alone", "batches_profile", "decode_scaling", "gpu_tests",
-           "markdown"]  # fmt: skip
+__all__ = ["decode_check", "decode_scaling", "gpu_tests", "markdown"]
 
 
 def _tail(text: str, n: int = 1500) -> str:
@@ -63,41 +63,19 @@ def decode_check(subset: Path, n: int = 256, device: str = "cuda") -> dict:
             "gpu_fit_equals_cpu_fit": same_fit}  # fmt: skip
 
 
-def batches_alone(subset: Path, size: int, batch: int, device: str = "cuda") -> dict:
-    """img/s of gpu_batches (read, sha256, decode, fit on the GPU) with no model."""
-    import torch
-    from degradebench.evaluators._gpu_decode import gpu_batches
-    from degradebench.evaluators._input_config import InputConfig
-    from degradebench.evaluators._loader import VariantDataset
-    from degradebench.generators import read_manifest
-
-    m = read_manifest(subset)
-    cfg = InputConfig(input_size=(size, size), fit="center_crop")
-    ds = VariantDataset(subset, m["path"].tolist(), m["sha256"].tolist(), cfg)
-    rows = list(range(len(m)))
-    batches = [rows[k : k + batch] for k in range(0, len(rows), batch)]
-    t = time.perf_counter()
-    n = 0
-    for b in gpu_batches(ds, batches, torch.device(device)):
-        n += len(b.index)
-    _sync(torch.device(device))
-    seconds = time.perf_counter() - t
-    return {"images": n, "seconds": round(seconds, 2), "images_per_s": round(n / seconds, 1)}
-
-
 def decode_scaling(subset: Path, size: int, batch: int, settings: list[tuple[int, bool]],
                    max_images: int = 16384) -> dict:  # fmt: skip
     """The CPU decode pool alone (read, sha256, decode, fit into the shared ring; no model, no
     GPU): images per second for each (workers, channels-last) setting, on the same first
     ``max_images`` rows of ``subset``: the ceiling the evaluate loop can reach with CPU decoding."""
+    import pandas as pd
     from degradebench.evaluators._pipe_plan import row_bytes, slot_bytes
     from degradebench.evaluators._pipeline import DecodePool, SlabRing
 
     ds, plan = _subset_batches(subset, size, batch)
     plan = plan[: max(1, max_images // batch)]
     n_rows = sum(len(b) for b in plan)
-    nbytes = slot_bytes(plan, row_bytes(__import__("pandas").DataFrame(index=range(n_rows)),
-                                        ds.cfg, 0))  # fmt: skip
+    nbytes = slot_bytes(plan, row_bytes(pd.DataFrame(index=range(n_rows)), ds.cfg, 0))
     out: dict = {"images": n_rows, "settings": {}}
     for workers, hwc in settings:
         ring = SlabRing(max(2, workers + 3), nbytes, shared=workers > 0, pin=False)
@@ -126,117 +104,6 @@ def _subset_batches(subset: Path, size: int, batch: int):
     ds = VariantDataset(subset, m["path"].tolist(), m["sha256"].tolist(), cfg)
     rows = list(range(len(m)))
     return ds, [rows[k : k + batch] for k in range(0, len(rows), batch)]
-
-
-def _busy_share(fn) -> float:
-    """Pure-Python loop iterations per second in another thread while ``fn`` runs, as a share
-    of the same loop's rate while this thread sleeps (1: ``fn`` releases the GIL; ~0: holds it)."""
-    import threading
-
-    def rate(work) -> float:
-        stop, n = threading.Event(), [0]
-
-        def busy():
-            while not stop.is_set():
-                n[0] += 1
-
-        th = threading.Thread(target=busy)
-        t = time.perf_counter()
-        th.start()
-        work()
-        stop.set()
-        th.join()
-        return n[0] / (time.perf_counter() - t)
-
-    t = time.perf_counter()
-    during = rate(fn)
-    took = time.perf_counter() - t
-    idle = rate(lambda: time.sleep(took))
-    return round(during / idle, 3) if idle else float("nan")
-
-
-def _gil_probe(ds, rows: list[int], dev) -> dict:
-    """Does decode_jpeg (and reading) hold the GIL? One batch's files, decoded 3 times."""
-    import torch
-    from degradebench.evaluators._gpu_decode import _decode_jpegs, read_item
-
-    items = [read_item(ds, i) for i in rows]
-    datas = [v for k, v in items if k == "jpeg"]
-    _decode_jpegs(datas, dev)  # warm
-    _sync(dev)
-
-    def decode3():
-        for _ in range(3):
-            _decode_jpegs(datas, dev)
-        _sync(dev)
-
-    t = time.perf_counter()
-    decode3()
-    per_call = (time.perf_counter() - t) / 3
-    return {"decode_jpeg_ms_per_batch": round(per_call * 1e3, 2),
-            "decode_jpeg_img_per_s": round(len(datas) / per_call, 1),
-            "busy_share_during_decode_jpeg": _busy_share(decode3),
-            "busy_share_during_reads": _busy_share(lambda: [read_item(ds, i) for i in rows]),
-            "busy_share_during_sleep_check": _busy_share(lambda: time.sleep(0.05)),
-            "torch_num_threads": torch.get_num_threads()}  # fmt: skip
-
-
-def _summary(stats: dict) -> dict:
-    """Per batch, the median ms of each decoder-thread phase; per file, the readers' mean µs."""
-    import numpy as np
-
-    rows = stats.get("batches", [])
-    keys = ("wait_reads", "decode_jpeg", "upload", "stack_fit", "sync", "queue_put")
-    ms = {f"{k}_ms": round(float(np.median([b.get(k, 0.0) for b in rows])) * 1e3, 2)
-          for k in keys} if rows else {}  # fmt: skip
-    r = stats.get("readers") or {}
-    n = max(1.0, float(r.get("files", 0)))
-    us = {f"reader_{k}_us": round(r.get(k, 0.0) / n * 1e6, 1)
-          for k in ("read", "hash", "wrap", "cpu_decode")}  # fmt: skip
-    return {**ms, **us, "batches": len(rows)}
-
-
-PROFILE = (  # name, reader threads/processes, options (as GpuDecodeOptions fields)
-    ("before", 8, {"sync": "host", "upload": "each"}),  # the settings of the first GPU run
-    ("default", 8, {}),
-    ("threads4", 4, {}),
-    ("threads16", 16, {}),
-    ("chunk64", 8, {"chunk": 64}),
-    ("processes8", 8, {"readers": "processes"}),
-    ("processes14", 14, {"readers": "processes"}),
-)
-
-
-def batches_profile(subset: Path, size: int, batch: int, device: str = "cuda",
-                    max_batches: int = 32) -> dict:  # fmt: skip
-    """gpu_batches with no model under each setting of :data:`PROFILE` on the first
-    ``max_batches`` batches of the subset: img/s, per-batch phase medians (decoder thread) and
-    per-file reader times; the GIL probe; ``best``: the fastest setting."""
-    import torch
-    from degradebench.evaluators._gpu_decode import GpuDecodeOptions, gpu_batches
-
-    ds, batches = _subset_batches(subset, size, batch)
-    batches = batches[:max_batches]
-    dev = torch.device(device)
-    out: dict = {"images_per_config": sum(map(len, batches))}
-    out["gil"] = _gil_probe(ds, batches[0], dev) if dev.type == "cuda" else {}
-    configs = {}
-    for name, threads, kw in PROFILE:
-        stats: dict = {}
-        t = time.perf_counter()
-        n = 0
-        for b in gpu_batches(ds, batches, dev, threads=threads, options=GpuDecodeOptions(**kw),
-                             stats=stats):  # fmt: skip
-            n += len(b.index)
-        _sync(dev)
-        seconds = time.perf_counter() - t
-        configs[name] = {"threads": threads, **kw, "images_per_s": round(n / seconds, 1),
-                         **_summary(stats)}  # fmt: skip
-    out["configs"] = configs
-    best = max(configs, key=lambda k: configs[k]["images_per_s"])
-    out["best"] = {"name": best, "threads": configs[best]["threads"],
-                   "options": dict(PROFILE[[p[0] for p in PROFILE].index(best)][2])}  # fmt: skip
-    return out
 
 
 def gpu_tests(timeout: float = 120) -> dict:
@@ -280,13 +147,6 @@ def markdown(d: dict) -> str:
                  for p in ("amp", "fp32")]  # fmt: skip
         if cells != ["-", "-"]:
             lines.append(f"| whole evaluate command (wall), decode {dec} | {cells[0]} | {cells[1]} |")
-    prof = (s.get("gpu_batches_profile") or {}).get("configs") or {}
-    if prof:
-        keys = [k for k in next(iter(prof.values())) if k.endswith(("_ms", "_us"))]
-        lines += ["", "| gpu_batches (no model) | img/s | " + " | ".join(keys) + " |",
-                  "|---|---|" + "---|" * len(keys)]  # fmt: skip
-        lines += [f"| {name} | {c['images_per_s']:,.0f} | " + " | ".join(str(c.get(k)) for k in keys)
-                  + " |" for name, c in prof.items()]  # fmt: skip
     scaling = (s.get("decode_scaling") or {}).get("settings") or {}
     if scaling:
         lines += ["", "| CPU decode pool alone (no model) | img/s | per worker |", "|---|---|---|"]

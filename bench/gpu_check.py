@@ -8,8 +8,9 @@ subset of the jpeg-ladder (13 levels + clean: 16,800 variants) and the whole set
 ``--jobs`` = all cores, then, with a torchvision ResNet-50 (no weights, 6 classes, a ``python:``
 model file), 224 centre crop, ImageNet mean/std, batch 256, channels-last, measures in order of
 importance: forward-only img/s on tensors already on the GPU (AMP, fp32); the CPU decode pool
-alone (no model: the ceiling of CPU decoding, channels-last vs CHW tiles); the GPU tests; on the
-whole set the evaluate loop (run.json, AMP and fp32), the whole ``evaluate`` command (default
+alone (no model: the ceiling of CPU decoding, channels-last vs CHW tiles); the GPU tests and
+nvJPEG's pixels against the CPU decoder; on the whole set the evaluate loop (run.json, AMP and
+fp32), the whole ``evaluate`` command (default
 bootstrap, with run.json's phase timings), the GPU-decode loop and its agreement with the CPU
 decode; ``evaluate --scheduler local:2`` with each Dask worker's phases; the subset loops. A
 failing step is recorded and the rest go on; a step that would pass ``--budget`` (default
@@ -32,7 +33,7 @@ import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from degradebench._gpu_check_parts import decode_scaling, gpu_tests, markdown
+from degradebench._gpu_check_parts import decode_check, decode_scaling, gpu_tests, markdown
 
 T0 = time.perf_counter()
 
@@ -328,6 +329,7 @@ def _evaluations(rep: Report, model, spec: str, work: Path, sizes: Sizes, config
              estimate_s=10 if full else 1)  # fmt: skip
     if cuda:
         rep.step("pytest_gpu", gpu_tests, estimate_s=20)
+        rep.step("decode_check", decode_check, work / "subset", estimate_s=5)
     whole = rep.step("generate_whole", generate, config, root, work / "whole", jobs,
                      min(rep.left(), 150), estimate_s=80 if full else 1)  # fmt: skip
     if whole:

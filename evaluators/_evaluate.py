@@ -27,6 +27,7 @@ from ._forensic_eval import (
     check_localization_input,
     localization_metrics,
     select_axes,
+    settings_bootstrap,
 )
 from ._localize import LocalizeSpec
 from ._manifest_in import ManifestInput, class_list, load_manifest
@@ -134,9 +135,7 @@ def _errors_frame(run, mi: ManifestInput, out: Path) -> pd.DataFrame:
 
 
 def _boot(preds: pd.DataFrame, settings: dict, early: EarlyBootstrap | None) -> M.Bootstrap:
-    if early is not None:
-        return early.get(preds["source_id"])
-    return M.Bootstrap(preds["source_id"], n_boot=settings["bootstrap"], seed=settings["seed"])
+    return early.get(preds["source_id"]) if early is not None else settings_bootstrap(preds, settings)
 
 
 def _metrics(preds: pd.DataFrame, mi: ManifestInput, settings: dict, baseline,

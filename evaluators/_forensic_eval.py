@@ -25,7 +25,7 @@ from .metrics.forensic_levels import detection_metrics_for_target, forensic_leve
 from .results import CLEAN, CURVE_COLUMNS, SUMMARY_COLUMNS
 
 __all__ = ["select_axes", "check_localization_input", "check_forensic_args",
-           "localization_metrics", "add_target_detection"]  # fmt: skip
+           "localization_metrics", "add_target_detection", "settings_bootstrap"]  # fmt: skip
 
 _FIX = ("generate a suite with manipulations and masks (e.g. 'degradebench generate --suite "
         "forgery' or '--suite manipulations') and evaluate that OUT")  # fmt: skip
@@ -107,7 +107,8 @@ def check_localization_input(mi: ManifestInput, model_name: str) -> None:
                             "its output folder only")  # fmt: skip
 
 
-def _boot(preds: pd.DataFrame, settings: dict) -> M.Bootstrap:
+def settings_bootstrap(preds: pd.DataFrame, settings: dict) -> M.Bootstrap:
+    """The bootstrap over ``preds``' sources with the run's ``bootstrap`` and ``seed``."""
     return M.Bootstrap(preds["source_id"], n_boot=settings["bootstrap"], seed=settings["seed"])
 
 
@@ -120,7 +121,7 @@ def _warn(lines: list[str]) -> list[str]:
 def localization_metrics(preds: pd.DataFrame, settings: dict) -> dict:
     """The metrics dict ``evaluate`` writes for a localization run (no axis figures: they are
     built on accuracy and flip rate)."""
-    boot = _boot(preds, settings)
+    boot = settings_bootstrap(preds, settings)
     no_score = not np.isfinite(pd.to_numeric(preds["score"], errors="coerce")
                                .to_numpy(dtype=float, na_value=np.nan)).any()  # fmt: skip
     res = forensic_level_metrics(preds, boot, fpr=settings["fpr"], no_score=no_score)
@@ -144,7 +145,7 @@ def add_target_detection(
     probability of ``true`` to ``res``'s summary and curves (in place)."""
     if not set(classes) <= {"false", "true"} or "true" not in classes:
         return
-    det = detection_metrics_for_target(preds, _boot(preds, settings), fpr=settings["fpr"],
+    det = detection_metrics_for_target(preds, settings_bootstrap(preds, settings), fpr=settings["fpr"],
                                        positive="true")  # fmt: skip
     if not len(det.summary) and not len(det.curves):
         res["warnings"] += _warn(det.warnings)

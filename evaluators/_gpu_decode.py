@@ -65,7 +65,7 @@ class GpuDecodeOptions:
 
     # Reader processes by default: on an H200 with 16 cores, 8 reader threads fed 4,033 img/s
     # (GIL-bound: reading, hashing, and the clean PNGs' CPU decode), 8 forked reader processes
-    # 9,531 img/s (bench/gpu_check.py, gpu_batches_profile; bench/RESULTS.md).
+    # 9,531 img/s (session 4's gpu_batches profile in bench/RESULTS.md).
     readers: str = "processes"
     chunk: int | None = None
     sync: str = "event"

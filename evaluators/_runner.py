@@ -296,7 +296,7 @@ def _gpu_batches(ds, plan, dev, cfg, threads: int):
     return gpu_batches(ds, [list(b) for b in plan], dev, threads=threads)
 
 
-def _batches(ds, manifest, plan, dev, decode: str, pipe: dict):
+def _batches(ds, manifest, plan, dev, decode: str, pipe: dict, channels_last: bool):
     """(iterator of batches with tiles on ``dev``, pool or None to close)."""
     cfg = ds.cfg
     if decode == "gpu":
@@ -308,7 +308,7 @@ def _batches(ds, manifest, plan, dev, decode: str, pipe: dict):
     ring = SlabRing(slots, nbytes, shared=w > 0, pin=dev.type == "cuda")
     # Channels last (HWC) when the model takes it or the model is on a GPU (which transposes
     # for free): a worker then copies tile rows instead of transposing (~10% of its time).
-    hwc = bool(pipe.get("channels_last")) or dev.type == "cuda"
+    hwc = channels_last or dev.type == "cuda"
     pipe.update(slots=slots, slot_mb=round(nbytes / 2**20, 3), pinned=ring.pinned,
                 layout="NHWC" if hwc else "NCHW")  # fmt: skip
     pool = DecodePool(ds, plan, ring, w, hwc=hwc)
@@ -326,13 +326,12 @@ def _feed(ds, manifest, plan, forward, dev, decode: str, workers, batch_size: in
     else:
         pipe = {"decode": decode, "workers": workers,
                 "workers_chosen": "given" if workers else "default"}  # fmt: skip
-    pipe["channels_last"] = channels_last
-    batches, pool = _batches(ds, manifest, plan, dev, decode, pipe)
+    batches, pool = _batches(ds, manifest, plan, dev, decode, pipe, channels_last)
     if dev.type == "cuda" and pipe.get("tile_shape") and pipe.get("forward_img_s") is None:
         if pool is not None:
             pool.start()
         _forward_probe(pipe, ds, forward, dev, batch_size, channels_last)
-    for k in ("channels_last", "tiles_per_image", "tile_shape"):
+    for k in ("tiles_per_image", "tile_shape"):  # the probe's, for the warm-up only
         pipe.pop(k, None)
     return batches, pool, pipe
 
